@@ -1,0 +1,97 @@
+/* log.c — JSON line logger (see log.h). */
+#include "core/log.h"
+
+#include "core/clock.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static _Atomic int log_level = LOG_INFO;
+static _Atomic int log_fd = 2;
+
+void log_set_level(enum log_level lvl)
+{
+    atomic_store(&log_level, (int)lvl);
+}
+
+enum log_level log_get_level(void)
+{
+    return (enum log_level)atomic_load(&log_level);
+}
+
+void log_set_fd(int fd)
+{
+    atomic_store(&log_fd, fd);
+}
+
+int log_level_parse(const char *s)
+{
+    static const char *names[] = {"debug", "info", "warn", "error", "off"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Append s as JSON string content (no quotes) into out[*pos..cap). */
+static void log_escape(char *out, size_t cap, size_t *pos, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; *s && *pos + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[(*pos)++] = '\\';
+            out[(*pos)++] = (char)c;
+        } else if (c == '\n') {
+            out[(*pos)++] = '\\';
+            out[(*pos)++] = 'n';
+        } else if (c < 0x20) {
+            out[(*pos)++] = '\\';
+            out[(*pos)++] = 'u';
+            out[(*pos)++] = '0';
+            out[(*pos)++] = '0';
+            out[(*pos)++] = hex[c >> 4];
+            out[(*pos)++] = hex[c & 15];
+        } else {
+            out[(*pos)++] = (char)c;
+        }
+    }
+}
+
+void log_msg(enum log_level lvl, const char *comp, const char *fields, const char *fmt, ...)
+{
+    static const char *names[] = {"debug", "info", "warn", "error", "off"};
+    if ((int)lvl < atomic_load(&log_level) || lvl >= LOG_OFF)
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    char line[4096];
+    char ts[40];
+    clock_fmt_rfc3339(clock_wall_ns(), ts, sizeof(ts));
+    size_t pos = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"",
+                                  ts, names[lvl]);
+    log_escape(line, sizeof(line) - 64, &pos, comp ? comp : "-");
+    memcpy(line + pos, "\",\"msg\":\"", 9);
+    pos += 9;
+    log_escape(line, sizeof(line) - 64, &pos, msg);
+    line[pos++] = '"';
+    if (fields && *fields) {
+        size_t fl = strlen(fields);
+        if (pos + fl + 4 < sizeof(line)) {
+            line[pos++] = ',';
+            memcpy(line + pos, fields, fl);
+            pos += fl;
+        }
+    }
+    line[pos++] = '}';
+    line[pos++] = '\n';
+    ssize_t w = write(atomic_load(&log_fd), line, pos);
+    (void)w;
+}
