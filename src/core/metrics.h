@@ -27,6 +27,8 @@
 
 #define METRICS_MAX_LABELS 8
 #define METRICS_MAX_SERIES 4096
+#define METRICS_MAX_FAMILIES 1024 /* registering more returns NULL */
+#define METRICS_MAX_BUCKETS 64    /* histogram upper bounds per family */
 
 typedef struct metric_family metric_family_t;
 typedef struct metric metric_t;
@@ -44,13 +46,18 @@ metric_family_t *metrics_histogram(const char *name, const char *help, int nlabe
                                    const char *const *labels, int nbuckets,
                                    const double *bounds);
 
-/* The series for these label values (NULL values array when nlabels == 0). */
+/* The series for these label values (NULL values array when nlabels == 0).
+ * NULL only on allocation failure or a NULL family/value; every update function below
+ * accepts NULL and does nothing, so callers need not check. Families return NULL on an
+ * invalid name or label name, unsorted/non-finite bounds, a reserved "le" label on a
+ * histogram, or allocation failure. */
 metric_t *metric_series(metric_family_t *f, const char *const *values);
 
 /* Counter: add a non-negative amount. Gauge: add may be negative. */
 void metric_add(metric_t *m, double v);
 void metric_inc(metric_t *m);
-/* Gauge only. */
+/* Gauge; also a counter whose total is read from elsewhere by a collector
+ * (process_cpu_seconds_total), like client_golang's CounterFunc. */
 void metric_set(metric_t *m, double v);
 /* Histogram only. */
 void metric_observe(metric_t *m, double v);
@@ -64,6 +71,10 @@ int metrics_add_collector(metrics_collect_fn fn, void *ud);
 
 /* Render every family in the Prometheus text exposition format 0.0.4 into out. */
 int metrics_render(buf_t *out);
+
+/* Shortest decimal text that reads back as v ("42", "0.25", "1e+21", "+Inf", "NaN"),
+ * as used in the exposition. Returns the snprintf length. */
+int metrics_fmt_double(double v, char *out, size_t outlen);
 
 /* Free everything (end of process / between tests). Pointers become invalid. */
 void metrics_shutdown(void);
