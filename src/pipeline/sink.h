@@ -1,0 +1,58 @@
+/*
+ * sink.h — where receivers hand what they accepted.
+ *
+ * A receiver decodes and validates a request, then submits one ingest batch to the
+ * pipeline's sink. The sink answers through `done`, either before submit returns (the
+ * counting sink) or later, on the loop that submitted it (a WAL that acknowledges only
+ * after group commit). The receiver answers its client only from `done`, so nothing is
+ * acknowledged before the sink has it.
+ *
+ * Results passed to done:
+ *   0                  accepted (and durable, if the sink promises durability)
+ *   ORASI_EFULL/EBUSY  cannot take more right now: the receiver answers 429 / 503 with
+ *                      Retry-After (gRPC RESOURCE_EXHAUSTED / UNAVAILABLE with RetryInfo)
+ *   other negative     failed: 500 / gRPC INTERNAL; the client retries
+ */
+#ifndef ORASI_PIPELINE_SINK_H
+#define ORASI_PIPELINE_SINK_H
+
+#include "core/buf.h"
+#include "otlp/otlp_model.h"
+
+#include <stdint.h>
+
+enum ingest_protocol { PROTO_GRPC = 0, PROTO_HTTP_PROTOBUF, PROTO_HTTP_JSON, PROTO_PROM_RW, PROTO__COUNT };
+
+const char *ingest_protocol_name(enum ingest_protocol p);
+
+/* One accepted request. Everything it points to is borrowed: valid until done() runs. */
+typedef struct ingest_batch {
+    enum otlp_signal signal;
+    enum ingest_protocol protocol;
+    slice_t tenant;    /* never empty ("default" when the client named none) */
+    slice_t raw_pb;    /* the original protobuf bytes when the request was protobuf, else empty */
+    const void *model; /* otlp_traces_t / otlp_metrics_t / otlp_logs_t, by signal */
+    uint64_t items;    /* accepted items (spans, data points, log records) */
+} ingest_batch_t;
+
+typedef void (*sink_done_fn)(void *ud, int result, uint32_t retry_after_s);
+
+typedef struct sink sink_t;
+struct sink {
+    const char *name;
+    /* Take the batch; call done(ud, result, retry_after) exactly once. */
+    void (*submit)(sink_t *s, const ingest_batch_t *b, sink_done_fn done, void *ud);
+    /* Flush buffered data (drain on shutdown). May be NULL. */
+    int (*flush)(sink_t *s, uint64_t deadline_ns);
+    void (*destroy)(sink_t *s);
+    /* Whether the sink is able to accept work right now (for /ready). May be NULL. */
+    int (*ready)(sink_t *s);
+};
+
+/* A sink that counts what it is given and discards it (until the lake lands in `orasi run`,
+ * and as the benchmark's counting sink). Counts are exposed as metrics
+ * orasi_sink_items_total{sink="count",signal}. Caller owns the result. */
+sink_t *sink_count_create(void);
+uint64_t sink_count_items(sink_t *s, enum otlp_signal sig);
+
+#endif
