@@ -1,6 +1,6 @@
 /* bench.c — `orasi bench-decode`: the decoder micro-benchmark (src/otlp/otlp_bench.c). */
 #include "cli/cli.h"
-#include "otlp/otlp_bench.h"
+#include "otlp/otlp_pb.h"
 
 #include <stdlib.h>
 #include <string.h>

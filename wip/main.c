@@ -33,6 +33,7 @@ static const struct cli_command commands[] = {
      cmd_run},
     {"config", "check a configuration file",
      "usage: orasi config check FILE\n"
+     "       orasi config docs          print the reference of every option (Markdown)\n"
      "\n"
      "Parses and validates FILE; exits 0 when it is valid, or prints\n"
      "FILE:LINE: message and exits 1.\n",

@@ -127,6 +127,14 @@ int cmd_config(int argc, char **argv)
         cli_usage_of("config", stdout);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "docs") == 0) {
+        /* The reference of every option, generated from the option tables. */
+        static char doc[65536];
+        if (settings_doc_markdown(doc, sizeof(doc)) != 0)
+            return 1;
+        fputs(doc, stdout);
+        return 0;
+    }
     if (argc != 3 || strcmp(argv[1], "check") != 0) {
         cli_usage_of("config", stderr);
         return 2;
