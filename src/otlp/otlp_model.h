@@ -50,8 +50,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Maximum AnyValue depth: a scalar at top level is depth 1, a scalar inside one array is
- * depth 2, ... A value nested deeper rejects its item. Decoders must not recurse
+/* Maximum AnyValue depth. A value directly in an attribute, a log body or a kvlist entry
+ * at top level has depth 1; the elements of an ARRAY/KVLIST at depth d have depth d+1.
+ * Values may have depth 1..OTLP_MAX_ANY_DEPTH, so an ARRAY or KVLIST may only appear at
+ * depths 1..OTLP_MAX_ANY_DEPTH-1: one at depth OTLP_MAX_ANY_DEPTH rejects its item even
+ * when empty (decoders stop there without looking inside). Decoders must not recurse
  * without this bound (100-level input must neither overflow the stack nor be accepted). */
 #define OTLP_MAX_ANY_DEPTH 32
 
