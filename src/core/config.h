@@ -53,7 +53,9 @@ typedef struct config_option {
     enum config_type type;
     const char *def; /* default as text, parsed like a YAML scalar; NULL = no default */
     size_t offset;   /* into the component's struct */
-    double min, max; /* range check for numbers when min < max */
+    double min, max; /* range for INT/SIZE/DURATION/DOUBLE in the stored unit (bytes,
+                      * ns): 0,0 = unchecked; max <= min checks only the minimum, so
+                      * {1, 0} means "at least 1" */
     const char *doc;
     const char *const *choices; /* CONFIG_ENUM */
     int required;
@@ -82,16 +84,28 @@ int config_is_seq(const config_node_t *n);
 /* Scalar text after ${ENV} expansion; NULL if not a scalar. */
 const char *config_scalar(const config_node_t *n);
 int config_line(const config_node_t *n);
+/* 1 for an absent node or a plain null scalar ("key:", "~", "null"): "no value".
+ * config_bind treats such a value as absent (the default applies). */
+int config_is_null(const config_node_t *n);
 const char *config_file(const config_doc_t *doc);
 
 /*
  * Fill `out` from `section` (may be NULL: defaults only) using `opts`. `prefix` names the
- * section in messages ("receivers.otlp"). Keys not in the table and not listed in
- * `extra_keys` (NULL-terminated, may be NULL; for CONFIG_SECTION children) are errors.
- * Returns 0 or ORASI_ECONFIG with "file:line: prefix.key: message" in err.
+ * section in messages ("receivers.otlp"). Keys not in the table are errors (keys of
+ * CONFIG_SECTION options are known; the component binds those itself).
+ * Every member named in `opts` is overwritten (not freed) first: bind into a zeroed
+ * struct, or config_free_struct() the previous values before binding again. Options with
+ * neither a value nor a default are left zero/NULL.
+ * Returns 0, or ORASI_ECONFIG (ORASI_ENOMEM) with "file:line: prefix.key: message" in
+ * err; on failure nothing stays allocated in `out`.
  */
 int config_bind(const config_doc_t *doc, const config_node_t *section, const char *prefix,
                 const config_option_t *opts, void *out, char *err, size_t errlen);
+/* Same, also accepting the keys in `extra_keys` (NULL-terminated, may be NULL), for
+ * sections whose other children the component reads itself. */
+int config_bind_extra(const config_doc_t *doc, const config_node_t *section,
+                      const char *prefix, const config_option_t *opts,
+                      const char *const *extra_keys, void *out, char *err, size_t errlen);
 /* Free the CONFIG_STR / CONFIG_STRLIST members config_bind allocated in `obj`. */
 void config_free_struct(const config_option_t *opts, void *obj);
 
@@ -100,10 +114,13 @@ int config_parse_size(const char *s, uint64_t *out);
 int config_parse_duration(const char *s, uint64_t *out_ns);
 int config_parse_bool(const char *s, int *out);
 /* Expand ${VAR} and ${VAR:-default} in s; result malloc'd (orasi_malloc) into *out.
- * ORASI_EINVAL on an unterminated ${ or a variable unset without default. */
+ * The default applies when VAR is unset or empty; "$$" is a literal "$".
+ * ORASI_EINVAL on an unterminated ${ or a variable unset without default (message in
+ * err, without file:line), ORASI_ENOMEM. */
 int config_expand_env(const char *s, char **out, char *err, size_t errlen);
 
-/* Render the reference documentation of a table as Markdown (for docs/). */
+/* Render the reference documentation of a table as Markdown (for docs/). Returns the
+ * length written (NUL-terminated), or ORASI_ETOOBIG when outlen is too small. */
 int config_doc_markdown(const char *section, const config_option_t *opts, char *out,
                         size_t outlen);
 
