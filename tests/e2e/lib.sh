@@ -1,5 +1,5 @@
-# tests/e2e/lib.sh — shared helpers for the end-to-end tests (sourced, not run by ctest:
-# ctest registers every tests/e2e/*.sh, so this file exits 0 at once when executed).
+# tests/e2e/lib.sh — shared helpers for the end-to-end tests. Sourced by each test; when
+# run on its own (ctest registers every tests/e2e/*.sh) it tests the helpers themselves.
 #
 # What it gives a test:
 #   e2e_init NAME          temp dir ($E2E_TMP), trap that kills every process we started
@@ -10,12 +10,6 @@
 #   e2e_http_status …      curl's status code for a request (000 on connection failure)
 #   e2e_ok / e2e_fail / e2e_check / e2e_done   counted, clearly printed assertions
 # Ports are never fixed: each run binds port 0 and reads the port back.
-
-# Executed rather than sourced (ctest globs *.sh): nothing to test here.
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-  echo "lib.sh: helper library for the e2e tests, nothing to run"
-  exit 0
-fi
 
 set -u
 set -o pipefail
@@ -226,3 +220,54 @@ e2e_wait_metric() {
   done
   echo "$v"
 }
+
+# ---- self-test, when executed rather than sourced ------------------------------------------
+e2e_selftest() {
+  e2e_init lib
+  # Ports: distinct, in range, and really free (bindable right after).
+  local ports p n
+  ports=$(e2e_free_ports 6)
+  n=$(tr ' ' '\n' <<<"$ports" | sort -u | grep -c '^[0-9][0-9]*$')
+  e2e_check "e2e_free_ports 6 gives distinct numbers" 6 "$n"
+  for p in $ports; do
+    if python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])))" "$p"; then :
+    else e2e_fail "port $p from e2e_free_ports is not bindable"; fi
+  done
+  # Nothing listens on a port we just picked: status 000, not an error exit.
+  read -r p < <(e2e_free_ports 1)
+  e2e_check "e2e_http_status on a closed port" 000 "$(e2e_http_status "http://127.0.0.1:$p/")"
+  # The exposition parser: label matching, escapes, sums; malformed input is an error.
+  cat >"$E2E_TMP/sample.txt" <<'EOF2'
+# HELP orasi_otlp_accepted_items_total Items accepted
+# TYPE orasi_otlp_accepted_items_total counter
+orasi_otlp_accepted_items_total{signal="traces",protocol="grpc"} 7
+orasi_otlp_accepted_items_total{signal="traces",protocol="http_json"} 5
+orasi_otlp_accepted_items_total{protocol="grpc",signal="logs"} 11 1700000000000
+odd_labels{msg="a \"quoted\", comma } brace",x="y"} 2.5
+h_bucket{le="+Inf"} 3
+EOF2
+  e2e_check "sum by two labels" 7 "$(e2e_metric_in "$E2E_TMP/sample.txt" orasi_otlp_accepted_items_total signal=traces protocol=grpc)"
+  e2e_check "sum by one label, order-free" 18 "$(e2e_metric_in "$E2E_TMP/sample.txt" orasi_otlp_accepted_items_total protocol=grpc)"
+  e2e_check "sum of all series" 23 "$(e2e_metric_in "$E2E_TMP/sample.txt" orasi_otlp_accepted_items_total)"
+  e2e_check "no match is 0" 0 "$(e2e_metric_in "$E2E_TMP/sample.txt" orasi_otlp_accepted_items_total signal=metrics)"
+  e2e_check "escaped label value" 2.5 "$(e2e_metric_in "$E2E_TMP/sample.txt" odd_labels 'msg=a "quoted", comma } brace')"
+  printf 'good 1\nbad{x="1" 2\n' >"$E2E_TMP/bad.txt"
+  if python3 "$E2E_DIR/promtext.py" names "$E2E_TMP/bad.txt" 2>/dev/null; then
+    e2e_fail "promtext.py accepted a malformed exposition"
+  else e2e_ok "promtext.py rejects a malformed exposition"; fi
+  # A server that cannot start is reported, not waited for.
+  if ( ORASI_BIN=/bin/false; e2e_start_orasi ) 2>/dev/null; then
+    e2e_fail "e2e_start_orasi succeeded with a binary that exits at once"
+  else e2e_ok "e2e_start_orasi fails when orasi exits during start-up"; fi
+  # Body generator: the gzip bomb inflates to exactly what it claims (1 GiB, small chunks).
+  python3 "$E2E_DIR/bodies.py" gzip-bomb "$E2E_TMP/b.gz" 1 1048576
+  # gzip -dc checks the CRC-32 and length trailer; pipefail carries its status out.
+  if n=$(gzip -dc "$E2E_TMP/b.gz" | wc -c); then
+    e2e_check "gzip bomb of 1 GiB inflates (trailer valid) to" 1073741824 "$n"
+  else e2e_fail "gzip rejects the bomb (CRC/length trailer wrong), inflated $n bytes"; fi
+  e2e_done
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  e2e_selftest
+fi
