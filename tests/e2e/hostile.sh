@@ -142,10 +142,11 @@ healthy "Content-Length over the cap with Expect"
 
 # ---- the same over gRPC ----------------------------------------------------------------------
 TRACE_EXPORT=/opentelemetry.proto.collector.trace.v1.TraceService/Export
+GRPC_TARGET=$GRPC_PORT
 grpc_call() { # grpc_call NAME WANT_CODE FILE [--gzip] — the status via @grpc/grpc-js
   local name=$1 want=$2 file=$3 out code
   shift 3
-  out=$(node "$E2E_DIR/grpc_raw.mjs" "127.0.0.1:$GRPC_PORT" "$TRACE_EXPORT" "$file" "$@" 2>&1)
+  out=$(node "$E2E_DIR/grpc_raw.mjs" "127.0.0.1:$GRPC_TARGET" "$TRACE_EXPORT" "$file" "$@" 2>&1)
   code=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["code"])' "$out" 2>/dev/null || echo "?")
   if [ "$code" = "$want" ]; then e2e_ok "gRPC $name → status $code"
   else e2e_fail "gRPC $name: expected status $want, got: $out"; fi
@@ -164,6 +165,13 @@ python3 -c 'import json,sys; open(sys.argv[2],"wb").write(bytes.fromhex(json.loa
   "$E2E_TMP/grpc.nested-anyvalue-100" "$E2E_TMP/resp.grpc-nested" 2>/dev/null
 partial_check grpc-nested eq 1
 e2e_check "gRPC: accepted spans (2 + 2 + 1 good ones)" 5 $(( $(accepted grpc) - a0 ))
+# OTLP/gRPC is served on the HTTP port too (README): same answers there.
+GRPC_TARGET=$HTTP_PORT
+a0=$(accepted grpc)
+grpc_call valid-on-http-port 0 "$E2E_TMP/valid-traces.bin"
+grpc_call truncated-on-http-port 3 "$E2E_TMP/truncated.bin"
+e2e_check "gRPC on the HTTP port: accepted spans" 2 $(( $(accepted grpc) - a0 ))
+GRPC_TARGET=$GRPC_PORT
 
 # A gzip bomb inside a gRPC message (compressed flag + grpc-encoding: gzip) via nghttp.
 if command -v nghttp >/dev/null; then

@@ -27,12 +27,12 @@ fi
 n=$(grep -c '^\[otel_send\] ok ' "$E2E_TMP/send.log" || true)
 e2e_check "signal×protocol comparisons made" 9 "$n"
 
-# gRPC with gzip and JSON over the gRPC-capable HTTP port are second-order paths: one short
-# extra run with gzip on the gRPC exporter too.
-if node "$E2E_DIR/otel_send.mjs" send --grpc "http://127.0.0.1:$GRPC_PORT" \
+# A short second run: gzip on grpc and http/json too, and the gRPC exporter pointed at the
+# OTLP HTTP port, which serves OTLP/gRPC as well (README).
+if node "$E2E_DIR/otel_send.mjs" send --grpc "http://127.0.0.1:$HTTP_PORT" \
      --http "$OTLP_HTTP_URL" --api "$API_URL" --spans 20 --logs 20 \
      --protocols grpc,http/json --gzip grpc,http/json 2>&1 | tee "$E2E_TMP/send2.log" >&2; then
-  e2e_ok "SDK with gzip on grpc and http/json: counts match"
+  e2e_ok "SDK with gzip on grpc (via the HTTP port) and http/json: counts match"
 else
   e2e_fail "SDK with gzip on grpc and http/json reported mismatches"
 fi
