@@ -2,6 +2,8 @@
 #include "core/alloc.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,19 +15,28 @@ static int alloc_should_fail(void)
 {
     atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
     long c = atomic_load_explicit(&alloc_countdown, memory_order_relaxed);
-    if (c < 0)
-        return 0;
-    if (c == 0) {
-        atomic_fetch_add_explicit(&alloc_failed, 1, memory_order_relaxed);
-        return 1;
+    /* Decrement with a CAS: a plain load-then-subtract lets two threads that both saw 1
+     * drive the countdown to -1, which would switch injection off instead of failing. */
+    for (;;) {
+        if (c < 0)
+            return 0;
+        if (c == 0) {
+            atomic_fetch_add_explicit(&alloc_failed, 1, memory_order_relaxed);
+            return 1;
+        }
+        if (atomic_compare_exchange_weak_explicit(&alloc_countdown, &c, c - 1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return 0;
     }
-    atomic_fetch_sub_explicit(&alloc_countdown, 1, memory_order_relaxed);
-    return 0;
 }
+
+/* Sizes no allocator can satisfy are refused here, as a plain NULL: the C library would
+ * say the same, but sanitizer allocators abort on them instead of returning NULL. */
+#define ALLOC_MAX ((size_t)PTRDIFF_MAX)
 
 void *orasi_malloc(size_t n)
 {
-    if (alloc_should_fail())
+    if (alloc_should_fail() || n > ALLOC_MAX)
         return NULL;
     return malloc(n ? n : 1);
 }
@@ -34,12 +45,14 @@ void *orasi_calloc(size_t nmemb, size_t size)
 {
     if (alloc_should_fail())
         return NULL;
+    if (size && nmemb > ALLOC_MAX / size)
+        return NULL;
     return calloc(nmemb ? nmemb : 1, size ? size : 1);
 }
 
 void *orasi_realloc(void *p, size_t n)
 {
-    if (alloc_should_fail())
+    if (alloc_should_fail() || n > ALLOC_MAX)
         return NULL;
     return realloc(p, n ? n : 1);
 }

@@ -33,7 +33,9 @@ struct arena {
 static struct arena_chunk *arena_new_chunk(arena_t *a, size_t need)
 {
     size_t size = need > a->chunk_size ? need : a->chunk_size;
-    if (a->total + size > a->cap)
+    /* Written so nothing can wrap: a huge request must fail here, not turn into a small
+     * malloc that is then overrun. */
+    if (size > a->cap - a->total || size > SIZE_MAX - sizeof(struct arena_chunk))
         return NULL;
     struct arena_chunk *c = orasi_malloc(sizeof(*c) + size);
     if (!c)

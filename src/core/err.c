@@ -56,7 +56,26 @@ int orasi_err_from_errno(int e)
         return ORASI_ETIMEOUT;
     case EPIPE:
     case ECONNRESET:
+    case ECONNABORTED:
+    case ENOTCONN:
         return ORASI_ECLOSED;
+    /* A peer that is down or unreachable is worth retrying (forwarding, failover). */
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case EHOSTDOWN:
+        return ORASI_EUNAVAILABLE;
+    case EBUSY:
+    case EADDRINUSE:
+        return ORASI_EBUSY;
+    case ENOTSUP:
+    case EAFNOSUPPORT:
+    case EPROTONOSUPPORT:
+        return ORASI_EUNSUPPORTED;
+    case ENAMETOOLONG:
+    case EMSGSIZE:
+        return ORASI_ETOOBIG;
     case EIO:
         return ORASI_EIO;
     case E2BIG:

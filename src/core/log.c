@@ -1,6 +1,7 @@
 /* log.c — JSON line logger (see log.h). */
 #include "core/log.h"
 
+#include "core/buf.h"
 #include "core/clock.h"
 
 #include <stdarg.h>
@@ -30,41 +31,66 @@ void log_set_fd(int fd)
 int log_level_parse(const char *s)
 {
     static const char *names[] = {"debug", "info", "warn", "error", "off"};
+    if (!s)
+        return -1;
     for (int i = 0; i < 5; i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
 }
 
-/* Append s as JSON string content (no quotes) into out[*pos..cap). */
+/* Append s as JSON string content (no quotes) into out[*pos..cap). Stops before a
+ * character that would not fit, never inside a UTF-8 sequence, and writes U+FFFD for
+ * bytes that are not valid UTF-8, so a truncated or binary message is still a valid
+ * JSON line. */
 static void log_escape(char *out, size_t cap, size_t *pos, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    for (; *s && *pos + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
+    size_t n = strlen(s);
+    const uint8_t *u = (const uint8_t *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        char tmp[6];
+        size_t tl = 0, adv = 1;
         if (c == '"' || c == '\\') {
-            out[(*pos)++] = '\\';
-            out[(*pos)++] = (char)c;
+            tmp[0] = '\\';
+            tmp[1] = (char)c;
+            tl = 2;
         } else if (c == '\n') {
-            out[(*pos)++] = '\\';
-            out[(*pos)++] = 'n';
+            tmp[0] = '\\';
+            tmp[1] = 'n';
+            tl = 2;
         } else if (c < 0x20) {
-            out[(*pos)++] = '\\';
-            out[(*pos)++] = 'u';
-            out[(*pos)++] = '0';
-            out[(*pos)++] = '0';
-            out[(*pos)++] = hex[c >> 4];
-            out[(*pos)++] = hex[c & 15];
+            memcpy(tmp, "\\u00", 4);
+            tmp[4] = hex[c >> 4];
+            tmp[5] = hex[c & 15];
+            tl = 6;
+        } else if (c >= 0x80) {
+            adv = buf_utf8_len(u + i, n - i);
+            if (adv) {
+                memcpy(tmp, u + i, adv);
+                tl = adv;
+            } else {
+                memcpy(tmp, "\xef\xbf\xbd", 3);
+                tl = 3;
+                adv = 1;
+            }
         } else {
-            out[(*pos)++] = (char)c;
+            tmp[0] = (char)c;
+            tl = 1;
         }
+        if (*pos + tl >= cap)
+            return;
+        memcpy(out + *pos, tmp, tl);
+        *pos += tl;
+        i += adv;
     }
 }
 
 void log_msg(enum log_level lvl, const char *comp, const char *fields, const char *fmt, ...)
 {
     static const char *names[] = {"debug", "info", "warn", "error", "off"};
-    if ((int)lvl < atomic_load(&log_level) || lvl >= LOG_OFF)
+    if ((int)lvl < atomic_load(&log_level) || (int)lvl < 0 || lvl >= LOG_OFF)
         return;
     char msg[2048];
     va_list ap;
