@@ -76,7 +76,7 @@ int wal_append_sync(wal_t *w, uint8_t type, const void *payload, size_t len, uin
 typedef struct wal_cursor wal_cursor_t;
 int wal_cursor_open(wal_t *w, wal_cursor_t **out);
 int wal_cursor_seek(wal_cursor_t *c, uint64_t from_seq);
-/* Next record: 1 with *seq/*type/*payload (payload valid until the next call on this
+/* Next record: 1 with *seq, *type and *payload (payload valid until the next call on this
  * cursor), 0 at the end of what is durable now, negative on error. */
 int wal_cursor_next(wal_cursor_t *c, uint64_t *seq, uint8_t *type, slice_t *payload);
 void wal_cursor_close(wal_cursor_t *c);
