@@ -1410,6 +1410,7 @@ int config_doc_markdown(const char *section, const config_option_t *opts, char *
         config_md_cell(&m, o->doc);
         config_md_put(&m, " |\n");
     }
+    config_md_put(&m, "\n"); /* a blank line ends the table when sections are joined */
     if (m.full) {
         out[0] = '\0';
         return ORASI_ETOOBIG;

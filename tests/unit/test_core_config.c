@@ -634,7 +634,7 @@ static void test_markdown(void **state)
         "| `cors` | list of strings |  |  | allowed origins |\n"
         "| `sync` | enum | `fsync` | `fsync`, `os`, `none` | durability |\n"
         "| `token` | string | *required* |  | auth token |\n"
-        "| `tls_opts` | section |  |  | TLS settings |\n";
+        "| `tls_opts` | section |  |  | TLS settings |\n\n";
     assert_string_equal(out, want);
     assert_int_equal(config_doc_markdown("x", http_opts, out, 100), ORASI_ETOOBIG);
     assert_string_equal(out, "");
