@@ -296,6 +296,15 @@ static int dec_container(dctx_t *d, slice_t s, otlp_any_t *v, int kvlist, int de
 /* common.v1.AnyValue at nesting depth `depth` (1 = directly in an attribute or body). */
 static int dec_any(dctx_t *d, slice_t s, otlp_any_t *v, int depth, const char **why)
 {
+    /* Fast path for the most common value, exactly one string_value field with a one-byte
+     * length (what the generic loop below would conclude too). */
+    if (s.len >= 2 && s.p[0] == 0x0a && (size_t)s.p[1] + 2 == s.len) {
+        v->type = OTLP_ANY_STRING;
+        v->u.str = slice_make(s.p + 2, s.p[1]);
+        if (!otlp_utf8_valid(s.p + 2, s.p[1]))
+            bad(why, R_STR_UTF8);
+        return 0;
+    }
     pb_reader_t r = pb_reader(s);
     v->type = OTLP_ANY_EMPTY;
     while (pb_more(&r)) {
@@ -359,6 +368,18 @@ static int dec_any(dctx_t *d, slice_t s, otlp_any_t *v, int depth, const char **
 
 static int dec_kv(dctx_t *d, slice_t s, otlp_kv_t *kv, int depth, const char **why)
 {
+    /* Fast path for the shape every SDK emits: key (field 1) then value (field 2), both
+     * with one-byte lengths, filling the message exactly. Same result as the loop. */
+    const uint8_t *p = s.p, *e = s.p + s.len;
+    if (s.len >= 4 && p[0] == 0x0a && p[1] < 0x80 && (size_t)p[1] + 4 <= s.len) {
+        const uint8_t *q = p + 2 + p[1];
+        if (q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e) {
+            kv->key = slice_make(p + 2, p[1]);
+            if (!otlp_utf8_valid(p + 2, p[1]))
+                bad(why, R_KEY_UTF8);
+            return dec_any(d, slice_make(q + 2, q[1]), &kv->value, depth, why);
+        }
+    }
     pb_reader_t r = pb_reader(s);
     kv->key = (slice_t){NULL, 0};
     kv->value.type = OTLP_ANY_EMPTY;

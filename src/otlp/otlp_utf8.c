@@ -5,7 +5,8 @@
 
 #define HI8 0x8080808080808080ULL
 
-int otlp_utf8_valid(const uint8_t *s, size_t n)
+/* Full validation from the first byte; the ASCII runs still go 8 bytes at a time. */
+static int utf8_valid_slow(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -56,4 +57,31 @@ int otlp_utf8_valid(const uint8_t *s, size_t n)
         }
     }
     return 1;
+}
+
+int otlp_utf8_valid(const uint8_t *s, size_t n)
+{
+    /* Keys and values are short and nearly always ASCII: OR every byte together with
+     * (overlapping) word loads and test the high bits once, without a byte loop. */
+    uint64_t acc = 0, w;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            acc |= w;
+        }
+        memcpy(&w, s + n - 8, 8);
+        acc |= w;
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        acc = a | b;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            acc |= s[i];
+    }
+    if (!(acc & HI8))
+        return 1;
+    return utf8_valid_slow(s, n);
 }

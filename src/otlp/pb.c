@@ -22,31 +22,6 @@ int pb_read_varint_slow(pb_reader_t *r, uint64_t *v)
     return ORASI_EPARSE; /* more than 10 bytes */
 }
 
-int pb_skip(pb_reader_t *r, uint32_t wt)
-{
-    uint64_t v;
-    slice_t s;
-    switch (wt) {
-    case PB_WT_VARINT:
-        return pb_read_varint(r, &v);
-    case PB_WT_I64:
-        if (pb_left(r) < 8)
-            return ORASI_EPARSE;
-        r->p += 8;
-        return 0;
-    case PB_WT_LEN:
-        return pb_read_bytes(r, &s);
-    case PB_WT_I32:
-        if (pb_left(r) < 4)
-            return ORASI_EPARSE;
-        r->p += 4;
-        return 0;
-    default:
-        /* groups (3/4) are deprecated and absent from OTLP; 6/7 do not exist */
-        return ORASI_EPARSE;
-    }
-}
-
 /* ---------------------------------------------------------------- writer ----------- */
 
 void pb_w_raw(pb_writer_t *w, const void *p, size_t n)

@@ -129,7 +129,30 @@ static inline int pb_read_bytes(pb_reader_t *r, slice_t *out)
 }
 
 /* Skip the value of a field of wire type `wt` (unknown fields). */
-int pb_skip(pb_reader_t *r, uint32_t wt);
+static inline int pb_skip(pb_reader_t *r, uint32_t wt)
+{
+    uint64_t v;
+    slice_t s;
+    switch (wt) {
+    case PB_WT_VARINT:
+        return pb_read_varint(r, &v);
+    case PB_WT_I64:
+        if (pb_left(r) < 8)
+            return ORASI_EPARSE;
+        r->p += 8;
+        return 0;
+    case PB_WT_LEN:
+        return pb_read_bytes(r, &s);
+    case PB_WT_I32:
+        if (pb_left(r) < 4)
+            return ORASI_EPARSE;
+        r->p += 4;
+        return 0;
+    default:
+        /* groups (3/4) are deprecated and absent from OTLP; 6/7 do not exist */
+        return ORASI_EPARSE;
+    }
+}
 
 static inline int64_t pb_zigzag_dec64(uint64_t v)
 {
