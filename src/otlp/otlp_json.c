@@ -526,8 +526,11 @@ static int oj_any(struct oj *c, uint32_t v, otlp_any_t *out, int depth, const ch
             if ((rc = oj_fields(c, val, what, f, 1)) < 0)
                 break;
             if (depth >= OTLP_MAX_ANY_DEPTH) {
-                /* do not look inside: the item is rejected anyway */
+                /* Do not look inside: the item is rejected anyway. The value is left
+                 * EMPTY so a model never holds a container deeper than the limit (a
+                 * resource above rejected items stays in the model). */
                 oj_bad(why, "AnyValue nested too deep");
+                out->type = OTLP_ANY_EMPTY;
                 break;
             }
             uint32_t n;
@@ -1561,8 +1564,9 @@ static void ow_key(struct ow *w, const char *name)
 }
 static void ow_strval(struct ow *w, slice_t s)
 {
+    /* empty slices may carry a NULL pointer; never hand that to pointer arithmetic */
     if (!w->rc)
-        w->rc = buf_append_json_str(w->b, (const char *)s.p, s.len);
+        w->rc = buf_append_json_str(w->b, s.len ? (const char *)s.p : "", s.len);
 }
 /* Optional fields: proto3 JSON omits defaults. */
 static void ow_str(struct ow *w, const char *name, slice_t s)
