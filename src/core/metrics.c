@@ -254,11 +254,20 @@ metric_t *metric_series(metric_family_t *f, const char *const *values)
         return NULL;
     if (f->nlabels > 0 && !values)
         return NULL;
-    for (int i = 0; i < f->nlabels; i++)
+    int too_long = 0;
+    for (int i = 0; i < f->nlabels; i++) {
         if (!values[i])
             return NULL;
-    uint64_t h = metrics_hash_values(f->nlabels, values);
+        too_long |= strlen(values[i]) > METRICS_MAX_VALUE_LEN;
+    }
     struct metric *m;
+    if (too_long) { /* counted, but not worth a series of its own */
+        pthread_mutex_lock(&metrics_mu);
+        m = metrics_overflow_locked(f);
+        pthread_mutex_unlock(&metrics_mu);
+        return m;
+    }
+    uint64_t h = metrics_hash_values(f->nlabels, values);
     pthread_mutex_lock(&metrics_mu);
     m = metrics_series_find(f, values, h);
     if (m)
@@ -529,28 +538,39 @@ static int metrics_put_double(buf_t *b, double v)
     return buf_append_str(b, tmp);
 }
 
-/* Label values escape \, " and newline; HELP text escapes \ and newline only. */
+/* Label values escape \, " and newline; HELP text escapes \ and newline only. The
+ * format is UTF-8, so bytes that are not (label values may come from requests) are
+ * written as U+FFFD rather than breaking the scrape. */
 static int metrics_put_escaped(buf_t *b, const char *s, int quotes)
 {
     int rc = 0;
-    const char *start = s;
-    for (; *s && !rc; s++) {
+    size_t n = strlen(s), start = 0, i = 0;
+    const uint8_t *u = (const uint8_t *)s;
+    while (i < n && !rc) {
         const char *rep = NULL;
-        if (*s == '\\')
+        size_t adv = 1;
+        if (s[i] == '\\')
             rep = "\\\\";
-        else if (*s == '\n')
+        else if (s[i] == '\n')
             rep = "\\n";
-        else if (*s == '"' && quotes)
+        else if (s[i] == '"' && quotes)
             rep = "\\\"";
-        if (!rep)
+        else if (u[i] >= 0x80 && (adv = buf_utf8_len(u + i, n - i)) == 0) {
+            rep = "\xef\xbf\xbd";
+            adv = 1;
+        }
+        if (!rep) {
+            i += adv;
             continue;
-        rc = buf_append(b, start, (size_t)(s - start));
+        }
+        rc = buf_append(b, s + start, i - start);
         if (!rc)
             rc = buf_append_str(b, rep);
-        start = s + 1;
+        i += adv;
+        start = i;
     }
     if (!rc)
-        rc = buf_append(b, start, (size_t)(s - start));
+        rc = buf_append(b, s + start, n - start);
     return rc;
 }
 

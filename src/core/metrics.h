@@ -29,6 +29,7 @@
 #define METRICS_MAX_SERIES 4096
 #define METRICS_MAX_FAMILIES 1024 /* registering more returns NULL */
 #define METRICS_MAX_BUCKETS 64    /* histogram upper bounds per family */
+#define METRICS_MAX_VALUE_LEN 1024 /* longer label values go to the overflow series */
 
 typedef struct metric_family metric_family_t;
 typedef struct metric metric_t;

@@ -103,6 +103,7 @@ static void test_unlabelled_histogram_and_escaping(void **state)
     metric_observe(metric_series(h, NULL), 0.5);
     metric_family_t *c = metrics_counter("esc_total", "e", 1, (const char *[]){"v"});
     metric_inc(metric_series(c, (const char *[]){"a\"b\\c\nd"}));
+    metric_inc(metric_series(c, (const char *[]){"caf\xc3\xa9\xff"}));
     char *txt = render();
     const char *want = "# HELP x_seconds line1\\nback\\\\slash \"q\"\n"
                        "# TYPE x_seconds histogram\n"
@@ -112,7 +113,8 @@ static void test_unlabelled_histogram_and_escaping(void **state)
                        "x_seconds_count 1\n"
                        "# HELP esc_total e\n"
                        "# TYPE esc_total counter\n"
-                       "esc_total{v=\"a\\\"b\\\\c\\nd\"} 1\n";
+                       "esc_total{v=\"a\\\"b\\\\c\\nd\"} 1\n"
+                       "esc_total{v=\"caf\xc3\xa9\xef\xbf\xbd\"} 1\n";
     assert_string_equal(txt, want);
     orasi_free(txt);
 }
@@ -265,7 +267,18 @@ static void test_overflow(void **state)
     metric_add(o2, 3);
     /* Existing series are still found, not redirected. */
     assert_ptr_equal(metric_series(f, (const char *[]){"0", "x"}), first);
+    /* An over-long label value is counted in the overflow series too. */
+    char longv[METRICS_MAX_VALUE_LEN + 2];
+    memset(longv, 'l', sizeof(longv) - 1);
+    longv[sizeof(longv) - 1] = '\0';
+    metric_family_t *f2 = metrics_counter("ovf2_total", "o", 1, (const char *[]){"a"});
+    metric_inc(metric_series(f2, (const char *[]){longv}));
+    longv[METRICS_MAX_VALUE_LEN] = '\0'; /* exactly at the limit: its own series */
+    metric_inc(metric_series(f2, (const char *[]){longv}));
+    assert_ptr_not_equal(metric_series(f2, (const char *[]){longv}),
+                         metric_series(f2, (const char *[]){"_overflow"}));
     char *txt = render();
+    assert_non_null(strstr(txt, "ovf2_total{a=\"_overflow\"} 1\n"));
     assert_non_null(strstr(txt, "ovf{a=\"_overflow\",b=\"_overflow\"} 5\n"));
     assert_non_null(strstr(txt, "ovf{a=\"4095\",b=\"x\"} 4095\n"));
     assert_null(strstr(txt, "new1"));
