@@ -1,13 +1,120 @@
-/* main.c — temporary entry point while the server lands (see wip/). */
+/*
+ * main.c — the `orasi` command line: one binary, several commands.
+ *
+ * Each command is a row of the table below (name, one-line summary, usage text, entry
+ * point); `orasi --help` and `orasi help COMMAND` are generated from it.
+ */
+#include "cli/cli.h"
+
 #include <stdio.h>
 #include <string.h>
 
-int main(int argc, char **argv)
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct cli_command commands[] = {
+    {"run", "run the all-in-one server: OTLP receivers, lake, SQL API (the default)",
+     "usage: orasi run [--data-dir DIR] [--config FILE] [--listen ADDR]\n"
+     "                 [--otlp-grpc-port N] [--otlp-http-port N] [--api-port N]\n"
+     "                 [--workers N] [--log-level LEVEL] [--bench-routes]\n"
+     "\n"
+     "Starts Orasi in the foreground. Listens on OTLP/gRPC (4317), OTLP/HTTP (4318) and\n"
+     "the API (8080: /health, /ready, /metrics). Flags override the configuration file.\n"
+     "SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the configuration file.\n"
+     "  --data-dir DIR       where data is kept (default ./orasi-data)\n"
+     "  --config FILE        YAML configuration (see docs/configuration.md)\n"
+     "  --listen ADDR        bind every listener to ADDR (default 0.0.0.0)\n"
+     "  --otlp-grpc-port N   OTLP/gRPC port (0 = any free port)\n"
+     "  --otlp-http-port N   OTLP/HTTP port (0 = any free port)\n"
+     "  --api-port N         API port (0 = any free port)\n"
+     "  --workers N          worker threads\n"
+     "  --log-level LEVEL    debug|info|warn|error\n"
+     "  --bench-routes       add POST /bench/discard on the API port (benchmarks)\n",
+     cmd_run},
+    {"config", "check a configuration file",
+     "usage: orasi config check FILE\n"
+     "       orasi config docs          print the reference of every option (Markdown)\n"
+     "\n"
+     "Parses and validates FILE; exits 0 when it is valid, or prints\n"
+     "FILE:LINE: message and exits 1.\n",
+     cmd_config},
+    {"loadgen", "send realistic OTLP load to a receiver and report what was acknowledged",
+     "usage: orasi loadgen --url URL [--protocol http/protobuf|http/json|grpc] [--rate N|max]\n"
+     "                     [--duration 60s] [--connections N] [--signal traces|metrics|logs|all]\n"
+     "                     [--batch N] [--ack-log FILE] [--tenant T] [--seed N] [--json]\n"
+     "Run `orasi loadgen --help` for every option.\n",
+     cmd_loadgen},
+    {"bench-decode", "micro-benchmark of the OTLP protobuf decoder on a realistic request",
+     "usage: orasi bench-decode [ITERATIONS]\n", cmd_bench_decode},
+    {"help", "show help for a command", "usage: orasi help [COMMAND]\n", cmd_help},
+    {"version", "print the version", "usage: orasi version\n", cmd_version},
+    {NULL, NULL, NULL, NULL}};
+
+static void usage(FILE *f)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("orasi %s\n", ORASI_VERSION);
+    fprintf(f, "orasi %s — a telemetry pipeline: OpenTelemetry in, Parquet lake, SQL out\n\n"
+               "usage: orasi COMMAND [ARGS]\n\ncommands:\n",
+            ORASI_VERSION);
+    for (const struct cli_command *c = commands; c->name; c++)
+        fprintf(f, "  %-14s %s\n", c->name, c->summary);
+    fprintf(f, "\n  orasi --version      print the version\n"
+               "  orasi help COMMAND   show the usage of COMMAND\n");
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+    for (const struct cli_command *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
         return 0;
     }
-    fprintf(stderr, "usage: orasi COMMAND\n");
-    return 2;
+    const struct cli_command *c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "orasi: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    fputs(c->usage, stdout);
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    printf("orasi %s\n", ORASI_VERSION);
+    return 0;
+}
+
+void cli_usage_of(const char *name, FILE *f)
+{
+    const struct cli_command *c = find_command(name);
+    if (c)
+        fputs(c->usage, f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    const struct cli_command *c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "orasi: unknown command '%s'\n\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    return c->fn(argc - 1, argv + 1);
 }

@@ -732,7 +732,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
         goto out;
     }
     wal_st(&w->ckpt_seq, ckpt);
-    qsort(lc.seqs, lc.n, sizeof(uint64_t), wal_u64_cmp);
+    if (lc.n)
+        qsort(lc.seqs, lc.n, sizeof(uint64_t), wal_u64_cmp);
     rd.buf = orasi_malloc(WAL_RD_BUF);
     w->segs = orasi_calloc(lc.n ? lc.n : 1, sizeof(*w->segs));
     if (!rd.buf || !w->segs) {
