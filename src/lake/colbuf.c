@@ -1,0 +1,684 @@
+/*
+ * colbuf.c — columnar buffers for the lake (see colbuf.h): the seven table schemas, typed
+ * append-only columns, a string heap, and the transfer of rows into DuckDB vectors.
+ *
+ * Column names and types follow the OpenTelemetry Collector ClickHouse exporter's tables
+ * (otel_traces, otel_logs, otel_metrics_*), with Nested columns flattened into parallel
+ * LIST columns named "Events.Timestamp", "Events.Name", ... exactly as ClickHouse names
+ * them. Differences (documented in docs/internals/lake.md): timestamps are TIMESTAMP_NS,
+ * Duration is signed BIGINT, SeverityNumber is INTEGER (open enum values survive).
+ */
+#include "lake/colbuf.h"
+
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- schemas ------------------------------------------------------------------------- */
+
+#define COL(n, k) {n, k, 0}
+#define LIST(n, e) {n, CB_LIST, e}
+
+static const colbuf_coldef_t traces_cols[] = {
+    COL("Timestamp", CB_TS),
+    COL("TraceId", CB_TRACEID),
+    COL("SpanId", CB_SPANID),
+    COL("ParentSpanId", CB_SPANID),
+    COL("TraceState", CB_STR),
+    COL("SpanName", CB_STR),
+    COL("SpanKind", CB_SPANKIND),
+    COL("ServiceName", CB_STR),
+    COL("ResourceAttributes", CB_MAP),
+    COL("ScopeName", CB_STR),
+    COL("ScopeVersion", CB_STR),
+    COL("SpanAttributes", CB_MAP),
+    COL("Duration", CB_I64),
+    COL("StatusCode", CB_STATUS),
+    COL("StatusMessage", CB_STR),
+    LIST("Events.Timestamp", CB_TS),
+    LIST("Events.Name", CB_STR),
+    LIST("Events.Attributes", CB_MAP),
+    LIST("Links.TraceId", CB_TRACEID),
+    LIST("Links.SpanId", CB_SPANID),
+    LIST("Links.TraceState", CB_STR),
+    LIST("Links.Attributes", CB_MAP),
+};
+
+static const colbuf_coldef_t logs_cols[] = {
+    COL("Timestamp", CB_TS),
+    COL("TraceId", CB_TRACEID),
+    COL("SpanId", CB_SPANID),
+    COL("TraceFlags", CB_U8),
+    COL("SeverityText", CB_STR),
+    COL("SeverityNumber", CB_I32),
+    COL("ServiceName", CB_STR),
+    COL("Body", CB_STR),
+    COL("ResourceSchemaUrl", CB_STR),
+    COL("ResourceAttributes", CB_MAP),
+    COL("ScopeSchemaUrl", CB_STR),
+    COL("ScopeName", CB_STR),
+    COL("ScopeVersion", CB_STR),
+    COL("ScopeAttributes", CB_MAP),
+    COL("LogAttributes", CB_MAP),
+    COL("EventName", CB_STR),
+};
+
+/* Columns every metrics table starts with, in the exporter's order. */
+#define METRIC_HEAD                                                                         \
+    COL("ResourceAttributes", CB_MAP), COL("ResourceSchemaUrl", CB_STR),                    \
+        COL("ScopeName", CB_STR), COL("ScopeVersion", CB_STR),                              \
+        COL("ScopeAttributes", CB_MAP), COL("ScopeDroppedAttrCount", CB_U32),               \
+        COL("ScopeSchemaUrl", CB_STR), COL("ServiceName", CB_STR),                          \
+        COL("MetricName", CB_STR), COL("MetricDescription", CB_STR),                        \
+        COL("MetricUnit", CB_STR), COL("Attributes", CB_MAP),                               \
+        COL("StartTimeUnix", CB_TS), COL("TimeUnix", CB_TS)
+
+#define EXEMPLARS                                                                           \
+    LIST("Exemplars.FilteredAttributes", CB_MAP), LIST("Exemplars.TimeUnix", CB_TS),        \
+        LIST("Exemplars.Value", CB_F64), LIST("Exemplars.SpanId", CB_SPANID),               \
+        LIST("Exemplars.TraceId", CB_TRACEID)
+
+static const colbuf_coldef_t gauge_cols[] = {
+    METRIC_HEAD, COL("Value", CB_F64), COL("Flags", CB_U32), EXEMPLARS,
+};
+
+static const colbuf_coldef_t sum_cols[] = {
+    METRIC_HEAD,
+    COL("Value", CB_F64),
+    COL("Flags", CB_U32),
+    EXEMPLARS,
+    COL("AggregationTemporality", CB_I32),
+    COL("IsMonotonic", CB_BOOL),
+};
+
+static const colbuf_coldef_t histogram_cols[] = {
+    METRIC_HEAD,
+    COL("Count", CB_U64),
+    COL("Sum", CB_F64),
+    LIST("BucketCounts", CB_U64),
+    LIST("ExplicitBounds", CB_F64),
+    EXEMPLARS,
+    COL("Flags", CB_U32),
+    COL("Min", CB_F64),
+    COL("Max", CB_F64),
+    COL("AggregationTemporality", CB_I32),
+};
+
+static const colbuf_coldef_t exp_histogram_cols[] = {
+    METRIC_HEAD,
+    COL("Count", CB_U64),
+    COL("Sum", CB_F64),
+    COL("Scale", CB_I32),
+    COL("ZeroCount", CB_U64),
+    COL("PositiveOffset", CB_I32),
+    LIST("PositiveBucketCounts", CB_U64),
+    COL("NegativeOffset", CB_I32),
+    LIST("NegativeBucketCounts", CB_U64),
+    EXEMPLARS,
+    COL("Flags", CB_U32),
+    COL("Min", CB_F64),
+    COL("Max", CB_F64),
+    COL("AggregationTemporality", CB_I32),
+};
+
+static const colbuf_coldef_t summary_cols[] = {
+    METRIC_HEAD,
+    COL("Count", CB_U64),
+    COL("Sum", CB_F64),
+    LIST("ValueAtQuantiles.Quantile", CB_F64),
+    LIST("ValueAtQuantiles.Value", CB_F64),
+    COL("Flags", CB_U32),
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+#define METRIC_ORDER "ServiceName, MetricName, TimeUnix"
+
+static const colbuf_schema_t schemas[LAKE_SIG_COUNT] = {
+    {LAKE_TRACES, NCOLS(traces_cols), traces_cols, "ServiceName, SpanName, \"Timestamp\"",
+     "Timestamp", 1},
+    {LAKE_LOGS, NCOLS(logs_cols), logs_cols, "ServiceName, \"Timestamp\"", "Timestamp", 1},
+    {LAKE_METRICS_GAUGE, NCOLS(gauge_cols), gauge_cols, METRIC_ORDER, "TimeUnix", 1},
+    {LAKE_METRICS_SUM, NCOLS(sum_cols), sum_cols, METRIC_ORDER, "TimeUnix", 1},
+    {LAKE_METRICS_HISTOGRAM, NCOLS(histogram_cols), histogram_cols, METRIC_ORDER, "TimeUnix", 1},
+    {LAKE_METRICS_EXP_HISTOGRAM, NCOLS(exp_histogram_cols), exp_histogram_cols, METRIC_ORDER,
+     "TimeUnix", 1},
+    {LAKE_METRICS_SUMMARY, NCOLS(summary_cols), summary_cols, METRIC_ORDER, "TimeUnix", 1},
+};
+
+static const char *const sig_names[LAKE_SIG_COUNT] = {
+    "traces",        "logs",
+    "metrics_gauge", "metrics_sum",
+    "metrics_histogram", "metrics_exponential_histogram",
+    "metrics_summary",
+};
+
+const char *colbuf_sig_name(int sig)
+{
+    return (sig >= 0 && sig < LAKE_SIG_COUNT) ? sig_names[sig] : NULL;
+}
+
+int colbuf_sig_parse(const char *name)
+{
+    for (int i = 0; name && i < LAKE_SIG_COUNT; i++)
+        if (strcmp(name, sig_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const colbuf_schema_t *colbuf_schema(int sig)
+{
+    return (sig >= 0 && sig < LAKE_SIG_COUNT) ? &schemas[sig] : NULL;
+}
+
+int colbuf_col_index(const colbuf_schema_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->ncols; i++)
+        if (strcmp(s->cols[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- tables -------------------------------------------------------------------------- */
+
+/* Heap blocks: most strings are short, so they are packed without alignment into
+ * blocks; a string larger than a block gets a block of its own. */
+#define COLBUF_HEAP_BLOCK (256u * 1024u)
+
+struct colbuf_block {
+    struct colbuf_block *next;
+    size_t size;
+    uint8_t data[];
+};
+
+static uint8_t kind_width(uint8_t k)
+{
+    switch (k) {
+    case CB_TS:
+    case CB_I64:
+    case CB_U64:
+    case CB_F64:
+        return 8;
+    case CB_I32:
+    case CB_U32:
+    case CB_SPANKIND:
+    case CB_STATUS:
+        return 4;
+    case CB_U8:
+    case CB_BOOL:
+        return 1;
+    case CB_STR:
+        return (uint8_t)sizeof(slice_t);
+    case CB_TRACEID:
+        return (uint8_t)sizeof(otlp_trace_id_t);
+    case CB_SPANID:
+        return (uint8_t)sizeof(otlp_span_id_t);
+    case CB_MAP:
+    case CB_LIST:
+        return (uint8_t)sizeof(colbuf_range_t);
+    }
+    return 0;
+}
+
+static void col_free(colbuf_col_t *c)
+{
+    if (!c)
+        return;
+    orasi_free(c->v);
+    col_free(c->child);
+    col_free(c->child2);
+    orasi_free(c->child);
+    orasi_free(c->child2);
+}
+
+static colbuf_col_t *col_new(uint8_t kind)
+{
+    colbuf_col_t *c = orasi_calloc(1, sizeof(*c));
+    if (c) {
+        c->kind = kind;
+        c->width = kind_width(kind);
+    }
+    return c;
+}
+
+/* Set up column `c` of kind `kind` (elem for LIST) with its children. */
+static int col_init(colbuf_col_t *c, uint8_t kind, uint8_t elem)
+{
+    c->kind = kind;
+    c->width = kind_width(kind);
+    if (kind == CB_MAP) {
+        c->child = col_new(CB_STR);
+        c->child2 = col_new(CB_STR);
+        if (!c->child || !c->child2)
+            return ORASI_ENOMEM;
+    } else if (kind == CB_LIST) {
+        c->child = col_new(elem);
+        if (!c->child)
+            return ORASI_ENOMEM;
+        if (elem == CB_MAP) {
+            c->child->child = col_new(CB_STR);
+            c->child->child2 = col_new(CB_STR);
+            if (!c->child->child || !c->child->child2)
+                return ORASI_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+colbuf_table_t *colbuf_table_create(int sig, size_t max_bytes)
+{
+    const colbuf_schema_t *s = colbuf_schema(sig);
+    if (!s)
+        return NULL;
+    colbuf_table_t *t = orasi_calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->schema = s;
+    t->max_bytes = max_bytes ? max_bytes : ((size_t)4 << 30);
+    t->min_ts = INT64_MAX;
+    t->max_ts = INT64_MIN;
+    t->cols = orasi_calloc(s->ncols, sizeof(*t->cols));
+    if (!t->cols)
+        goto fail;
+    for (size_t i = 0; i < s->ncols; i++)
+        if (col_init(&t->cols[i], s->cols[i].kind, s->cols[i].elem))
+            goto fail;
+    return t;
+fail:
+    colbuf_table_destroy(t);
+    return NULL;
+}
+
+void colbuf_table_destroy(colbuf_table_t *t)
+{
+    if (!t)
+        return;
+    if (t->cols)
+        for (size_t i = 0; i < t->schema->ncols; i++)
+            col_free(&t->cols[i]);
+    orasi_free(t->cols);
+    struct colbuf_block *b = t->blocks;
+    while (b) {
+        struct colbuf_block *next = b->next;
+        orasi_free(b);
+        b = next;
+    }
+    orasi_free(t);
+}
+
+/* Make room for one more entry in c. Arrays double; the table's byte cap applies. */
+static int col_grow(colbuf_table_t *t, colbuf_col_t *c)
+{
+    if (c->n < c->cap)
+        return 0;
+    size_t ncap = c->cap ? c->cap * 2 : 256;
+    if (c->kind == CB_STR || c->kind == CB_MAP || c->kind == CB_LIST || c->kind == CB_TRACEID ||
+        c->kind == CB_SPANID) {
+        /* child ranges are 32-bit */
+        if (ncap > UINT32_MAX)
+            ncap = UINT32_MAX;
+        if (c->n >= UINT32_MAX)
+            return ORASI_ETOOBIG;
+    }
+    size_t add = (ncap - c->cap) * c->width;
+    if (colbuf_table_bytes(t) + add > t->max_bytes)
+        return ORASI_ETOOBIG;
+    void *nv = orasi_realloc(c->v, ncap * c->width);
+    if (!nv)
+        return ORASI_ENOMEM;
+    c->v = nv;
+    c->cap = ncap;
+    t->array_bytes += add;
+    return 0;
+}
+
+int colbuf_strdup(colbuf_table_t *t, const void *p, size_t len, slice_t *out)
+{
+    if (len == 0) {
+        *out = (slice_t){(const uint8_t *)"", 0};
+        return 0;
+    }
+    if (len > UINT32_MAX)
+        return ORASI_ETOOBIG;
+    struct colbuf_block *b = t->blocks;
+    if (!b || b->size - t->block_used < len) {
+        size_t size = len > COLBUF_HEAP_BLOCK / 4 ? len : COLBUF_HEAP_BLOCK;
+        if (colbuf_table_bytes(t) + size > t->max_bytes)
+            return ORASI_ETOOBIG;
+        struct colbuf_block *nb = orasi_malloc(sizeof(*nb) + size);
+        if (!nb)
+            return ORASI_ENOMEM;
+        nb->size = size;
+        t->heap_bytes += size;
+        if (size != COLBUF_HEAP_BLOCK && b) {
+            /* A big string gets a private block linked behind the current one, so the
+             * current block keeps filling. */
+            nb->next = b->next;
+            b->next = nb;
+            memcpy(nb->data, p, len);
+            *out = (slice_t){nb->data, len};
+            return 0;
+        }
+        nb->next = b;
+        t->blocks = nb;
+        t->block_used = 0;
+        b = nb;
+    }
+    uint8_t *dst = b->data + t->block_used;
+    memcpy(dst, p, len);
+    t->block_used += len;
+    *out = (slice_t){dst, len};
+    return 0;
+}
+
+#define PUT(type, expr)                                                                     \
+    do {                                                                                    \
+        int rc_ = col_grow(t, c);                                                           \
+        if (rc_)                                                                            \
+            return rc_;                                                                     \
+        ((type *)c->v)[c->n++] = (expr);                                                    \
+        return 0;                                                                           \
+    } while (0)
+
+int colbuf_put_i64(colbuf_table_t *t, colbuf_col_t *c, int64_t v)
+{
+    PUT(int64_t, v);
+}
+int colbuf_put_u64(colbuf_table_t *t, colbuf_col_t *c, uint64_t v)
+{
+    PUT(uint64_t, v);
+}
+int colbuf_put_i32(colbuf_table_t *t, colbuf_col_t *c, int32_t v)
+{
+    PUT(int32_t, v);
+}
+int colbuf_put_u32(colbuf_table_t *t, colbuf_col_t *c, uint32_t v)
+{
+    PUT(uint32_t, v);
+}
+int colbuf_put_u8(colbuf_table_t *t, colbuf_col_t *c, uint8_t v)
+{
+    PUT(uint8_t, v);
+}
+int colbuf_put_f64(colbuf_table_t *t, colbuf_col_t *c, double v)
+{
+    PUT(double, v);
+}
+int colbuf_put_ref(colbuf_table_t *t, colbuf_col_t *c, slice_t s)
+{
+    PUT(slice_t, s);
+}
+int colbuf_put_traceid(colbuf_table_t *t, colbuf_col_t *c, const otlp_trace_id_t *id)
+{
+    PUT(otlp_trace_id_t, *id);
+}
+int colbuf_put_spanid(colbuf_table_t *t, colbuf_col_t *c, const otlp_span_id_t *id)
+{
+    PUT(otlp_span_id_t, *id);
+}
+
+int colbuf_put_str(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len)
+{
+    slice_t s;
+    int rc = col_grow(t, c);
+    if (rc)
+        return rc;
+    rc = colbuf_strdup(t, p, len, &s);
+    if (rc)
+        return rc;
+    ((slice_t *)c->v)[c->n++] = s;
+    return 0;
+}
+
+int colbuf_put_range(colbuf_table_t *t, colbuf_col_t *c, size_t off, size_t len)
+{
+    if (off > UINT32_MAX || len > UINT32_MAX - off)
+        return ORASI_ETOOBIG;
+    PUT(colbuf_range_t, ((colbuf_range_t){(uint32_t)off, (uint32_t)len}));
+}
+
+/* ---- marks ----------------------------------------------------------------------------- */
+
+static void mark_col(const colbuf_col_t *c, size_t *n, size_t *i)
+{
+    if (*i < COLBUF_MAX_SLOTS)
+        n[*i] = c->n;
+    (*i)++;
+    if (c->child)
+        mark_col(c->child, n, i);
+    if (c->child2)
+        mark_col(c->child2, n, i);
+}
+
+static void rollback_col(colbuf_col_t *c, const size_t *n, size_t *i)
+{
+    if (*i < COLBUF_MAX_SLOTS && n[*i] < c->n)
+        c->n = n[*i];
+    (*i)++;
+    if (c->child)
+        rollback_col(c->child, n, i);
+    if (c->child2)
+        rollback_col(c->child2, n, i);
+}
+
+void colbuf_mark(const colbuf_table_t *t, colbuf_mark_t *m)
+{
+    size_t i = 0;
+    for (size_t k = 0; k < t->schema->ncols; k++)
+        mark_col(&t->cols[k], m->n, &i);
+    m->rows = t->rows;
+}
+
+/* Heap bytes of the undone row are not reclaimed (they are freed with the table). */
+void colbuf_rollback(colbuf_table_t *t, const colbuf_mark_t *m)
+{
+    size_t i = 0;
+    for (size_t k = 0; k < t->schema->ncols; k++)
+        rollback_col(&t->cols[k], m->n, &i);
+    t->rows = m->rows;
+}
+
+int colbuf_row_done(colbuf_table_t *t, int64_t ts)
+{
+    for (size_t k = 0; k < t->schema->ncols; k++)
+        if (t->cols[k].n != t->rows + 1)
+            return ORASI_EINTERNAL;
+    t->rows++;
+    if (ts < t->min_ts)
+        t->min_ts = ts;
+    if (ts > t->max_ts)
+        t->max_ts = ts;
+    return 0;
+}
+
+/* ---- rendering --------------------------------------------------------------------------- */
+
+size_t colbuf_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[2 * n] = 0;
+    return 2 * n;
+}
+
+/* Names as pdata's SpanKind.String() / StatusCode.String(), which the ClickHouse exporter
+ * stores; unknown (open enum) values become their number. */
+const char *colbuf_span_kind_name(int32_t k, char *scratch, size_t len)
+{
+    static const char *const names[] = {"Unspecified", "Internal", "Server",
+                                        "Client",      "Producer", "Consumer"};
+    if (k >= 0 && k < 6)
+        return names[k];
+    snprintf(scratch, len, "%d", (int)k);
+    return scratch;
+}
+
+const char *colbuf_status_name(int32_t c, char *scratch, size_t len)
+{
+    static const char *const names[] = {"Unset", "Ok", "Error"};
+    if (c >= 0 && c < 3)
+        return names[c];
+    snprintf(scratch, len, "%d", (int)c);
+    return scratch;
+}
+
+/* ---- DuckDB -------------------------------------------------------------------------------- */
+
+static duckdb_logical_type kind_type(uint8_t kind, uint8_t elem)
+{
+    switch (kind) {
+    case CB_TS:
+        return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_NS);
+    case CB_I64:
+        return duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+    case CB_U64:
+        return duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT);
+    case CB_I32:
+        return duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+    case CB_U32:
+        return duckdb_create_logical_type(DUCKDB_TYPE_UINTEGER);
+    case CB_U8:
+        return duckdb_create_logical_type(DUCKDB_TYPE_UTINYINT);
+    case CB_F64:
+        return duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
+    case CB_BOOL:
+        return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
+    case CB_STR:
+    case CB_TRACEID:
+    case CB_SPANID:
+    case CB_SPANKIND:
+    case CB_STATUS:
+        return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    case CB_MAP: {
+        duckdb_logical_type k = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+        duckdb_logical_type v = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+        duckdb_logical_type m = duckdb_create_map_type(k, v);
+        duckdb_destroy_logical_type(&k);
+        duckdb_destroy_logical_type(&v);
+        return m;
+    }
+    case CB_LIST: {
+        duckdb_logical_type e = kind_type(elem, 0);
+        duckdb_logical_type l = duckdb_create_list_type(e);
+        duckdb_destroy_logical_type(&e);
+        return l;
+    }
+    }
+    return NULL;
+}
+
+duckdb_logical_type colbuf_duck_type(const colbuf_schema_t *s, size_t i)
+{
+    return kind_type(s->cols[i].kind, s->cols[i].elem);
+}
+
+/* Fill `count` entries of column c starting at source index `src` into vector v starting
+ * at index `dst`. Recursive for MAP and LIST: the child entries of each row are copied
+ * behind what the child vector already holds. */
+static int fill_col(duckdb_vector v, size_t dst, const colbuf_col_t *c, size_t src, size_t count)
+{
+    char tmp[40];
+    switch (c->kind) {
+    case CB_TS:
+    case CB_I64:
+    case CB_U64:
+    case CB_F64:
+    case CB_I32:
+    case CB_U32:
+    case CB_U8: {
+        uint8_t *d = duckdb_vector_get_data(v);
+        memcpy(d + dst * c->width, (const uint8_t *)c->v + src * c->width, count * c->width);
+        return 0;
+    }
+    case CB_BOOL: {
+        bool *d = duckdb_vector_get_data(v);
+        const uint8_t *s = (const uint8_t *)c->v + src;
+        for (size_t i = 0; i < count; i++)
+            d[dst + i] = s[i] != 0;
+        return 0;
+    }
+    case CB_STR: {
+        const slice_t *s = (const slice_t *)c->v + src;
+        for (size_t i = 0; i < count; i++)
+            duckdb_vector_assign_string_element_len(v, dst + i, (const char *)s[i].p, s[i].len);
+        return 0;
+    }
+    case CB_TRACEID: {
+        const otlp_trace_id_t *s = (const otlp_trace_id_t *)c->v + src;
+        for (size_t i = 0; i < count; i++) {
+            size_t n = s[i].len == 16 ? colbuf_hex(s[i].id, 16, tmp) : 0;
+            duckdb_vector_assign_string_element_len(v, dst + i, tmp, n);
+        }
+        return 0;
+    }
+    case CB_SPANID: {
+        const otlp_span_id_t *s = (const otlp_span_id_t *)c->v + src;
+        for (size_t i = 0; i < count; i++) {
+            size_t n = s[i].len == 8 ? colbuf_hex(s[i].id, 8, tmp) : 0;
+            duckdb_vector_assign_string_element_len(v, dst + i, tmp, n);
+        }
+        return 0;
+    }
+    case CB_SPANKIND:
+    case CB_STATUS: {
+        const int32_t *s = (const int32_t *)c->v + src;
+        for (size_t i = 0; i < count; i++) {
+            const char *name = c->kind == CB_SPANKIND
+                                   ? colbuf_span_kind_name(s[i], tmp, sizeof(tmp))
+                                   : colbuf_status_name(s[i], tmp, sizeof(tmp));
+            duckdb_vector_assign_string_element_len(v, dst + i, name, strlen(name));
+        }
+        return 0;
+    }
+    case CB_MAP:
+    case CB_LIST: {
+        const colbuf_range_t *r = (const colbuf_range_t *)c->v + src;
+        size_t base = duckdb_list_vector_get_size(v), total = 0;
+        for (size_t i = 0; i < count; i++)
+            total += r[i].len;
+        if (duckdb_list_vector_reserve(v, base + total) != DuckDBSuccess)
+            return ORASI_ENOMEM;
+        duckdb_list_entry *e = duckdb_vector_get_data(v);
+        duckdb_vector child = duckdb_list_vector_get_child(v);
+        duckdb_vector kv = NULL, vv = NULL;
+        if (c->kind == CB_MAP) {
+            kv = duckdb_struct_vector_get_child(child, 0);
+            vv = duckdb_struct_vector_get_child(child, 1);
+        }
+        size_t at = base;
+        for (size_t i = 0; i < count; i++) {
+            e[dst + i].offset = at;
+            e[dst + i].length = r[i].len;
+            if (r[i].len) {
+                int rc;
+                if (c->kind == CB_MAP) {
+                    rc = fill_col(kv, at, c->child, r[i].off, r[i].len);
+                    if (!rc)
+                        rc = fill_col(vv, at, c->child2, r[i].off, r[i].len);
+                } else {
+                    rc = fill_col(child, at, c->child, r[i].off, r[i].len);
+                }
+                if (rc)
+                    return rc;
+            }
+            at += r[i].len;
+        }
+        if (duckdb_list_vector_set_size(v, base + total) != DuckDBSuccess)
+            return ORASI_EINTERNAL;
+        return 0;
+    }
+    }
+    return ORASI_EINTERNAL;
+}
+
+int colbuf_fill(const colbuf_table_t *t, size_t ci, duckdb_vector v, size_t row, size_t count)
+{
+    if (ci >= t->schema->ncols || row + count > t->rows)
+        return ORASI_EINVAL;
+    return fill_col(v, 0, &t->cols[ci], row, count);
+}
