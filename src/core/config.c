@@ -252,18 +252,17 @@ static int config_check_dups(struct config_loader *ld, const config_node_t *map)
     for (size_t i = 0; i < map->n; i++)
         v[i] = &map->entries[i];
     qsort(v, map->n, sizeof(*v), config_key_cmp);
-    /* Equal keys are adjacent and ordered by line, so v[i-1] of the first equal pair is
-     * the first definition once we walk back to the start of the run. */
-    size_t dup = 0, first = 0;
+    /* Equal keys are adjacent and ordered by line: in each run of equal keys the first
+     * element is the definition and the second the earliest duplicate. */
+    size_t dup = 0, first = 0, run = 0;
     for (size_t i = 1; i < map->n; i++) {
-        if (strcmp(v[i]->key, v[i - 1]->key) != 0)
+        if (strcmp(v[i]->key, v[i - 1]->key) != 0) {
+            run = i;
             continue;
-        size_t f = i - 1;
-        while (f > 0 && strcmp(v[f - 1]->key, v[i]->key) == 0)
-            f--;
-        if (!dup || v[i]->key_line < v[dup]->key_line) {
+        }
+        if (i == run + 1 && (!dup || v[i]->key_line < v[dup]->key_line)) {
             dup = i;
-            first = f;
+            first = run;
         }
     }
     int rc = 0;

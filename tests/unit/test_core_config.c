@@ -562,6 +562,12 @@ static void test_hostile_documents(void **state)
     assert_non_null(doc);
     assert_int_equal(config_len(config_root(doc)), nk);
     config_doc_free(doc);
+    /* ... and so is one with the same key 40000 times. */
+    pos = 0;
+    for (size_t i = 0; i < nk; i++)
+        pos += (size_t)sprintf(m + pos, "%s: 1\n", i == 7 ? "b" : "a");
+    assert_null(config_load_string("same.yaml", m, pos, err, sizeof(err)));
+    assert_string_equal(err, "same.yaml:2: duplicate key 'a' (first defined at line 1)");
     free(m);
 }
 
