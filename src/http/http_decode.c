@@ -27,6 +27,11 @@ enum http_enc http_decode_encoding(slice_t v)
 {
     if (v.len == 0 || slice_eq_nocase(v, "identity"))
         return HTTP_ENC_IDENTITY;
+    /* Snappy (Prometheus remote write) is block-framed and part of that protocol, not a
+     * generic transfer coding: the body is left as sent and the handler decodes it within
+     * its own cap. Handlers that do not expect it answer 415 themselves. */
+    if (slice_eq_nocase(v, "snappy"))
+        return HTTP_ENC_IDENTITY;
     if (slice_eq_nocase(v, "gzip") || slice_eq_nocase(v, "x-gzip"))
         return HTTP_ENC_GZIP;
     if (slice_eq_nocase(v, "zstd"))

@@ -9,20 +9,13 @@
 #include "otlp/otlp_json.h"
 #include "otlp/otlp_pb.h"
 #include "otlp/promrw.h"
+#include "http/base64.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define RETRY_AFTER_DEFAULT_S 1
 
-/* gRPC status codes we answer with (grpc/doc/statuscodes.md). */
-enum {
-    GRPC_OK = 0,
-    GRPC_INVALID_ARGUMENT = 3,
-    GRPC_RESOURCE_EXHAUSTED = 8,
-    GRPC_INTERNAL = 13,
-    GRPC_UNAVAILABLE = 14,
-};
 
 enum recv_encoding { ENC_PROTOBUF, ENC_JSON };
 
@@ -138,11 +131,9 @@ static void recv_grpc_error(struct recv_call *c, int code, const char *msg, uint
     buf_t b;
     buf_init(&b, 64 * 1024);
     if (retry_after && otlp_pb_encode_grpc_status_details(code, msg, retry_after * 1000ull, &b) == 0) {
-        size_t elen = ((b.len + 2) / 3) * 4 + 1;
-        char *enc = arena_alloc(http_req_arena(c->req), elen);
+        char *enc = base64_encode_arena(http_req_arena(c->req), b.data, b.len, 0);
         if (enc) {
-            http_base64_encode(b.data, b.len, enc, elen, 0);
-            http_header_t tr = {SLICE_LIT("grpc-status-details-bin"), slice_cstr(enc)};
+            http_header_t tr = {"grpc-status-details-bin", enc};
             grpc_respond(c->req, code, msg, NULL, 0, &tr, 1);
             goto out;
         }
@@ -347,25 +338,32 @@ static void recv_http_handler(http_req_t *req, void *ud)
     c->r = rt->r;
     c->req = req;
     c->signal = rt->signal;
+    c->protocol = rt->promrw ? PROTO_PROM_RW : PROTO_HTTP_PROTOBUF;
+    c->enc = ENC_PROTOBUF;
     slice_t ct = http_req_header(req, "content-type");
+    slice_t ce = http_req_header(req, "content-encoding");
+    /* The HTTP layer decoded gzip/zstd and left snappy alone: snappy belongs to remote
+     * write only. */
+    int snappy = slice_eq_nocase(ce, "snappy");
     if (rt->promrw) {
-        c->protocol = PROTO_PROM_RW;
-        c->enc = ENC_PROTOBUF;
-        if (ct.len && !recv_media_is(ct, "application/x-protobuf")) {
+        if ((ct.len && !recv_media_is(ct, "application/x-protobuf")) || (ce.len && !snappy)) {
             recv_http_error(c, 415, GRPC_INVALID_ARGUMENT,
-                            "remote write needs Content-Type: application/x-protobuf", 0);
+                            "remote write needs Content-Type: application/x-protobuf and "
+                            "Content-Encoding: snappy",
+                            0);
             return;
         }
+    } else if (snappy) {
+        recv_http_error(c, 415, GRPC_INVALID_ARGUMENT,
+                        "unsupported Content-Encoding: use gzip, zstd or identity", 0);
+        return;
     } else if (recv_media_is(ct, "application/x-protobuf") ||
                recv_media_is(ct, "application/protobuf")) {
         c->protocol = PROTO_HTTP_PROTOBUF;
-        c->enc = ENC_PROTOBUF;
     } else if (recv_media_is(ct, "application/json")) {
         c->protocol = PROTO_HTTP_JSON;
         c->enc = ENC_JSON;
     } else {
-        c->protocol = PROTO_HTTP_PROTOBUF;
-        c->enc = ENC_PROTOBUF;
         recv_http_error(c, 415, GRPC_INVALID_ARGUMENT,
                         "unsupported Content-Type: use application/x-protobuf or application/json",
                         0);
@@ -452,8 +450,7 @@ int recv_otlp_register_http(recv_otlp_t *r, http_router_t *router)
     for (int i = 0; i < 3 && !rc; i++)
         rc = http_route(router, "POST", paths[i], recv_http_handler, &r->routes[i]);
     if (!rc)
-        rc = http_route_ex(router, "POST", "/api/v1/write", recv_http_handler, &r->routes[3],
-                           HTTP_ROUTE_RAW_SNAPPY);
+        rc = http_route(router, "POST", "/api/v1/write", recv_http_handler, &r->routes[3]);
     return rc;
 }
 

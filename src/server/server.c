@@ -119,7 +119,7 @@ static void server_reload(const settings_t *cur, const struct server_opts *o)
                 err);
         return;
     }
-    if (!o->log_level_forced && n.log_level != log_get_level()) {
+    if (!o->log_level_forced && n.log_level != (int)log_get_level()) {
         log_set_level((enum log_level)n.log_level);
         LOG_I("server", "reload: log_level changed");
     }
