@@ -175,7 +175,13 @@ static int oj_str(struct oj *c, uint32_t v, const char *what, slice_t *out, cons
     if (t->type != JSON_STRING)
         return oj_fail(c, v, "%s: expected a string", what);
     if (t->flags & JSON_F_BADUTF8) {
-        oj_bad(why, "invalid UTF-8 in a string field");
+        if (!*why) {
+            /* name the field; only the first reason is kept, so this allocates once */
+            char *m = arena_alloc(c->a, 96);
+            if (m)
+                snprintf(m, 96, "invalid UTF-8 in %s", what);
+            *why = m ? m : "invalid UTF-8 in a string field";
+        }
         return 0;
     }
     if (t->len == 0)
@@ -397,18 +403,28 @@ static int oj_hexid(struct oj *c, uint32_t v, const char *what, uint8_t *dst, si
     return 0;
 }
 
+/* Rejection reasons worded like the protobuf decoder's, plus the JSON form expected. */
+static const char R_TRACE_ID[] = "span trace_id must be 16 bytes (32 hex digits)";
+static const char R_SPAN_ID[] = "span span_id must be 8 bytes (16 hex digits)";
+static const char R_PARENT_ID[] = "span parent_span_id must be empty or 8 bytes (16 hex digits)";
+static const char R_LINK_TRACE_ID[] = "link trace_id must be 16 bytes (32 hex digits)";
+static const char R_LINK_SPAN_ID[] = "link span_id must be 8 bytes (16 hex digits)";
+static const char R_EX_TRACE_ID[] = "exemplar trace_id must be empty or 16 bytes (32 hex digits)";
+static const char R_EX_SPAN_ID[] = "exemplar span_id must be empty or 8 bytes (16 hex digits)";
+static const char R_LOG_TRACE_ID[] = "log record trace_id must be empty or 16 bytes (32 hex digits)";
+static const char R_LOG_SPAN_ID[] = "log record span_id must be empty or 8 bytes (16 hex digits)";
+static const char R_DEPTH[] = "AnyValue nested too deeply";
+
 static int oj_trace_id(struct oj *c, uint32_t v, const char *what, otlp_trace_id_t *id,
-                       int required, const char **why)
+                       int required, const char *badmsg, const char **why)
 {
-    return oj_hexid(c, v, what, id->id, sizeof(id->id), &id->len, required,
-                    "trace id must be 16 bytes (32 hex digits)", why);
+    return oj_hexid(c, v, what, id->id, sizeof(id->id), &id->len, required, badmsg, why);
 }
 
 static int oj_span_id(struct oj *c, uint32_t v, const char *what, otlp_span_id_t *id,
-                      int required, const char **why)
+                      int required, const char *badmsg, const char **why)
 {
-    return oj_hexid(c, v, what, id->id, sizeof(id->id), &id->len, required,
-                    "span id must be 8 bytes (16 hex digits)", why);
+    return oj_hexid(c, v, what, id->id, sizeof(id->id), &id->len, required, badmsg, why);
 }
 
 /* Base64 (standard or URL-safe alphabet, padding optional) into the output arena. */
@@ -529,7 +545,7 @@ static int oj_any(struct oj *c, uint32_t v, otlp_any_t *out, int depth, const ch
                 /* Do not look inside: the item is rejected anyway. The value is left
                  * EMPTY so a model never holds a container deeper than the limit (a
                  * resource above rejected items stays in the model). */
-                oj_bad(why, "AnyValue nested too deep");
+                oj_bad(why, R_DEPTH);
                 out->type = OTLP_ANY_EMPTY;
                 break;
             }
@@ -688,9 +704,9 @@ static int oj_link(struct oj *c, uint32_t v, otlp_link_t *l, const char **why)
                                  {"droppedAttributesCount", &fd}, {"flags", &ff}};
     int rc = oj_fields(c, v, "link", f, OJ_NF(f));
     if (!rc)
-        rc = oj_trace_id(c, ft, "link.traceId", &l->trace_id, 1, why);
+        rc = oj_trace_id(c, ft, "link.traceId", &l->trace_id, 1, R_LINK_TRACE_ID, why);
     if (!rc)
-        rc = oj_span_id(c, fs, "link.spanId", &l->span_id, 1, why);
+        rc = oj_span_id(c, fs, "link.spanId", &l->span_id, 1, R_LINK_SPAN_ID, why);
     if (!rc)
         rc = oj_str(c, fts, "link.traceState", &l->trace_state, why);
     if (!rc)
@@ -726,11 +742,11 @@ static int oj_span(struct oj *c, uint32_t v, otlp_span_t *s, const char **why)
     const json_doc_t *d = &c->d;
     int rc = oj_fields(c, v, "span", f, OJ_NF(f));
     if (!rc)
-        rc = oj_trace_id(c, ftid, "traceId", &s->trace_id, 1, why);
+        rc = oj_trace_id(c, ftid, "traceId", &s->trace_id, 1, R_TRACE_ID, why);
     if (!rc)
-        rc = oj_span_id(c, fsid, "spanId", &s->span_id, 1, why);
+        rc = oj_span_id(c, fsid, "spanId", &s->span_id, 1, R_SPAN_ID, why);
     if (!rc)
-        rc = oj_span_id(c, fpid, "parentSpanId", &s->parent_span_id, 0, why);
+        rc = oj_span_id(c, fpid, "parentSpanId", &s->parent_span_id, 0, R_PARENT_ID, why);
     if (!rc)
         rc = oj_str(c, fts, "traceState", &s->trace_state, why);
     if (!rc)
@@ -952,9 +968,9 @@ static int oj_exemplars(struct oj *c, uint32_t v, otlp_exemplars_t *out, const c
         if (!rc)
             rc = oj_number_value(c, fd, fi, &e->is_int, &e->as_double, &e->as_int);
         if (!rc)
-            rc = oj_span_id(c, fs, "exemplar.spanId", &e->span_id, 0, why);
+            rc = oj_span_id(c, fs, "exemplar.spanId", &e->span_id, 0, R_EX_SPAN_ID, why);
         if (!rc)
-            rc = oj_trace_id(c, ftr, "exemplar.traceId", &e->trace_id, 0, why);
+            rc = oj_trace_id(c, ftr, "exemplar.traceId", &e->trace_id, 0, R_EX_TRACE_ID, why);
         if (rc)
             return rc;
     }
@@ -1328,9 +1344,9 @@ static int oj_log_record(struct oj *c, uint32_t v, otlp_log_record_t *r, const c
     if (!rc)
         rc = oj_u32(c, ff, "flags", &r->flags);
     if (!rc)
-        rc = oj_trace_id(c, ftid, "traceId", &r->trace_id, 0, why);
+        rc = oj_trace_id(c, ftid, "traceId", &r->trace_id, 0, R_LOG_TRACE_ID, why);
     if (!rc)
-        rc = oj_span_id(c, fsid, "spanId", &r->span_id, 0, why);
+        rc = oj_span_id(c, fsid, "spanId", &r->span_id, 0, R_LOG_SPAN_ID, why);
     if (!rc)
         rc = oj_str(c, fen, "eventName", &r->event_name, why);
     return rc;
