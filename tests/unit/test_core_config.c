@@ -606,18 +606,6 @@ static void test_load_file(void **state)
     assert_null(config_load_file(path, err, sizeof(err)));
     snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
     assert_string_equal(err, want);
-
-    /* The example in the source tree, if a component has added one, must load. */
-    const char *src = getenv("ORASI_SRC");
-    if (src) {
-        snprintf(want, sizeof(want), "%s/tests/unit/data/config_good.yaml", src);
-        if (access(want, R_OK) == 0) {
-            doc = config_load_file(want, err, sizeof(err));
-            if (!doc)
-                fail_msg("%s", err);
-            config_doc_free(doc);
-        }
-    }
 }
 
 static void test_markdown(void **state)
