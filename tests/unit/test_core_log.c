@@ -135,7 +135,8 @@ static void test_truncation(void **state)
     const char *got = python_check(text);
     assert_int_equal(strncmp(got, "info|t|'xxxx", 12), 0);
     assert_non_null(strstr(got, "\ninfo|t|'\\xe9\\xe9"));
-    assert_non_null(strstr(got, "\ninfo|t|'\\\"\\\"") ? "" : strstr(got, "\ninfo|t|'\"\""));
+    /* python's ascii() leaves double quotes as they are inside its single quotes */
+    assert_non_null(strstr(got, "\ninfo|t|'\"\"\"\""));
 }
 
 static void test_levels(void **state)
