@@ -181,6 +181,10 @@ size_t buf_utf8_len(const uint8_t *p, size_t n)
 int buf_append_json_str(buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    if (!s) { /* (NULL, 0) is the empty string; no arithmetic on a null pointer below */
+        s = "";
+        n = 0;
+    }
     const uint8_t *u = (const uint8_t *)s;
     size_t orig = b->len; /* restored on failure: no half-written literal */
     int rc = buf_append_byte(b, '"');

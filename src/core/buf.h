@@ -74,7 +74,8 @@ static inline slice_t buf_slice(const buf_t *b)
     return (slice_t){b->data, b->len};
 }
 /* Append a JSON string literal (with quotes) escaping as RFC 8259 requires. Bytes that
- * are not valid UTF-8 become U+FFFD, so the output is always valid JSON. */
+ * are not valid UTF-8 become U+FFFD, so the output is always valid JSON. s may be NULL
+ * (written as ""). On failure the buffer is left unchanged. */
 int buf_append_json_str(buf_t *b, const char *s, size_t n);
 /* Length (1-4) of the well-formed UTF-8 sequence at p[0..n), or 0 if p does not start
  * one (stray continuation byte, overlong form, surrogate, > U+10FFFF, truncated). */

@@ -175,9 +175,12 @@ static void test_json(void **state)
             fail_msg("case %zu: got %.*s", i, (int)b.len, (const char *)b.data);
         buf_free(&b);
     }
-    /* Not enough room: fails and leaves the buffer as it was. */
     buf_t b;
     buf_init(&b, 8);
+    assert_int_equal(buf_append_json_str(&b, NULL, 0), 0);
+    assert_buf(&b, "\"\"");
+    buf_clear(&b);
+    /* Not enough room: fails and leaves the buffer as it was. */
     assert_int_equal(buf_append_str(&b, "ab"), 0);
     assert_int_equal(buf_append_json_str(&b, "\n\n\n", 3), ORASI_ETOOBIG);
     assert_buf(&b, "ab");
