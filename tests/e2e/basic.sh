@@ -160,7 +160,7 @@ for m in orasi_http_request_duration_seconds_bucket orasi_http_connections; do
   else e2e_fail "/metrics lacks $m"; fi
 done
 # The OTLP counters exist before any traffic (zero series are exported, so dashboards work).
-for m in orasi_otlp_accepted_items_total orasi_otlp_requests_total; do
+for m in orasi_otlp_accepted_items_total orasi_otlp_refused_items_total; do
   if grep -q "^# TYPE $m counter" "$E2E_TMP/metrics.txt"; then e2e_ok "$m is declared as a counter"
   else e2e_fail "$m is not declared ('# TYPE $m counter' missing)"; fi
 done

@@ -69,7 +69,7 @@ def span(i, name=b"span", attrs=b""):
 
 def traces_request(spans):
     resource = ld(1, kv(b"service.name", string_value(b"e2e-hostile")))
-    scope = ld(1, b"e2e-scope")
+    scope = ld(1, ld(1, b"e2e-scope") + ld(2, b"1.0"))  # ScopeSpans.scope = InstrumentationScope{name, version}
     scope_spans = scope + b"".join(ld(2, s) for s in spans)
     resource_spans = ld(1, resource) + ld(2, scope_spans)
     return ld(1, resource_spans)
