@@ -50,7 +50,10 @@ typedef struct {
 typedef int (*otlp_scan_resource_fn)(void *arg, slice_t field, size_t items, size_t rejected);
 
 /* Validate `body` exactly as the decoder would, counting items and rejections, without
- * allocating or building anything. Same return codes as decode (never ORASI_ENOMEM). */
+ * allocating or building anything. Same return code, counts and first rejection message
+ * as decode (never ORASI_ENOMEM). Only on ORASI_EPARSE may the message differ: decode
+ * sizes arrays with a pre-pass over a message's own fields, so it can meet a broken outer
+ * field before scan meets a broken inner one. */
 int otlp_pb_scan(enum otlp_signal sig, slice_t body, otlp_scan_t *out);
 /* Same, calling `fn(arg, ...)` for every resource (fn may be NULL). */
 int otlp_pb_scan_resources(enum otlp_signal sig, slice_t body, otlp_scan_t *out,
