@@ -96,6 +96,9 @@
 #define WAL_MAX_SEGMENTS 1000000       /* listing cap; far above any sane configuration */
 #define WAL_DEFAULT_MAX_RECORD (64u * 1024 * 1024)
 #define WAL_NAME_LEN 28 /* "seg-" + 20 digits + ".wal" */
+/* Sequence numbers above this in a file name or checkpoint are taken as corruption, so
+ * that arithmetic on them can never wrap (2^62 appends is ~146 years at 1 GHz). */
+#define WAL_SEQ_MAX (UINT64_C(1) << 62)
 
 static const char wal_seg_magic[8] = {'O', 'R', 'W', 'A', 'L', 'S', 'E', 'G'};
 static const char wal_ckp_magic[8] = {'O', 'R', 'W', 'A', 'L', 'C', 'K', 'P'};
@@ -530,7 +533,7 @@ static int wal_list_cb(void *ud, const char *name)
             return 0;
         v = v * 10 + d;
     }
-    if (v == 0)
+    if (v == 0 || v > WAL_SEQ_MAX)
         return 0;
     if (c->n == c->cap) {
         if (c->cap >= WAL_MAX_SEGMENTS)
@@ -583,7 +586,7 @@ static int wal_ckpt_read(wal_t *w, uint64_t *seq)
         goto out;
     }
     if (r != WAL_CKP_SIZE || memcmp(b, wal_ckp_magic, 8) || wal_get32(b + 8) != WAL_VERSION ||
-        wal_get32(b + 24) != crc32c(0, b, 24)) {
+        wal_get32(b + 24) != crc32c(0, b, 24) || wal_get64(b + 16) > WAL_SEQ_MAX) {
         LOG_W("wal", "%s: corrupt checkpoint file ignored (replaying everything present)",
               w->dir);
         goto out;

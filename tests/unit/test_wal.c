@@ -320,6 +320,20 @@ static void *gc_thread(void *arg)
     return NULL;
 }
 
+#define GC_SYNC_PER 25
+
+static void *gc_sync_thread(void *arg)
+{
+    struct gc_ctx *c = arg;
+    for (int i = 0; i < GC_SYNC_PER; i++) {
+        uint8_t b[512];
+        size_t n = make_payload((uint64_t)i, b, sizeof(b));
+        uint64_t seq;
+        assert_int_equal(wal_append_sync(c->w, 0, b, n, &seq), 0);
+    }
+    return NULL;
+}
+
 static void test_group_commit(void **state)
 {
     wal_io_faulty_t *f = wal_io_faulty_new(); /* no faults: only to count syncs */
@@ -382,6 +396,25 @@ static void test_group_commit(void **state)
     }
     assert_int_equal(n, GC_THREADS * GC_PER);
     wal_cursor_close(c);
+    wal_close(w);
+
+    /* Blocking appenders (each waits for its record to be durable, as a receiver
+     * answering a client does): their appends still share fsyncs. */
+    o.io = wal_io_faulty_io(f);
+    w = open_ok(D(state), &o);
+    wal_io_faulty_stats(f, &st0);
+    for (int t = 0; t < GC_THREADS; t++) {
+        ctx[t] = (struct gc_ctx){w, t, &mu, &cv, &done, &bad, seqs};
+        assert_int_equal(pthread_create(&th[t], NULL, gc_sync_thread, &ctx[t]), 0);
+    }
+    for (int t = 0; t < GC_THREADS; t++)
+        pthread_join(th[t], NULL);
+    wal_io_faulty_stats(f, &st1);
+    syncs = st1.syncs - st0.syncs;
+    print_message("group commit: %d blocking appends from %d threads, %" PRIu64 " fsyncs\n",
+                  GC_THREADS * GC_SYNC_PER, GC_THREADS, syncs);
+    assert_int_equal(wal_durable_seq(w), GC_THREADS * (GC_PER + GC_SYNC_PER));
+    assert_true(syncs < GC_THREADS * GC_SYNC_PER);
     wal_close(w);
     wal_io_faulty_free(f);
 }
