@@ -74,6 +74,7 @@ static void h1_reset(struct h1_state *h)
     h->expect_continue = 0;
     h->continue_sent = 0;
     h->is_head = 0;
+    h->complete = 0;
     h->dec_end = 0;
     h->raw_pos = 0;
     h->headers = NULL;
@@ -157,6 +158,7 @@ int h1_respond(struct http_req *req, int status, const char *ctype, const void *
     if (!h->keepalive || c->w->draining)
         c->close_after = 1;
     int no_body = status < 200 || status == 204 || status == 304;
+    size_t clen = no_body ? 0 : len; /* HEAD: the length the body would have */
     if (no_body || h->is_head)
         len = 0;
     if (len > HTTP_RESP_MAX) {
@@ -166,7 +168,7 @@ int h1_respond(struct http_req *req, int status, const char *ctype, const void *
         c->close_after = 1;
     }
     http_conn_ref(c);
-    int rc = h1_build_head(c, req, status, ctype, len, !no_body);
+    int rc = h1_build_head(c, req, status, ctype, clen, !no_body);
     if (rc < 0) {
         http_conn_close(c);
         goto out;
@@ -229,8 +231,11 @@ static void h1_write_pending(struct http_conn *c)
     }
     http_conn_count_out(c, (size_t)n);
     h->woff += (size_t)n;
-    if (h->woff < c->out.len)
+    if (h->woff < c->out.len) {
+        /* the write timeout is about a client that stopped reading, not a slow one */
+        http_conn_set_deadline(c, loop_now(c->w->loop) + h1_cfg(c)->body_timeout_ns);
         return;
+    }
     c->out.len = 0;
     h->woff = 0;
     if (c->out.cap > HTTP_KEEP_BUF_MAX)
@@ -251,7 +256,11 @@ static void h1_finish(struct http_conn *c)
     if (c->closed)
         return;
     if (c->close_after) {
-        h1_linger(c);
+        /* nothing unread: a plain close sends FIN, no reset can eat the answer */
+        if (h->complete && c->in.len <= next)
+            http_conn_close(c);
+        else
+            h1_linger(c);
         return;
     }
     if (next > c->in.len)
@@ -467,6 +476,7 @@ static int h1_step_head(struct http_conn *c)
     h->keepalive = h->pr.minor_version == 1 ? !conn_close : (conn_ka && !conn_close);
     h->clen = cl;
     h->has_body = h->chunked || cl > 0;
+    h->complete = !h->has_body && !bad;
 
     char allow[128];
     int status = 0;
@@ -549,6 +559,7 @@ static int h1_step_body(struct http_conn *c)
         h->next = h->raw_pos;
         req->body = slice_make(c->in.data + h->head_len, h->dec_end - h->head_len);
     }
+    h->complete = 1;
     int st = http_req_decode_body(req);
     if (st) {
         h1_error(c, st);

@@ -161,6 +161,7 @@ struct h1_state {
     int expect_continue;
     int continue_sent;
     int is_head;
+    int complete; /* the whole request has been read */
     h1_chunked_t ch;
     size_t dec_end; /* chunked: end of de-chunked body in c->in */
     size_t raw_pos; /* chunked: start of raw bytes not yet decoded */
