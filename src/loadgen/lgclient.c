@@ -310,6 +310,7 @@ static void lgc_finish(struct lgclient *w, struct conn *c, int ok, int64_t rejec
     lghist_record(&s->lat_us, (now - c->t0) / 1000);
     buf_clear(&c->acks);
     c->items = 0;
+    c->st = C_READY; /* no request in flight; the caller makes it idle or closes it */
 }
 
 enum { CLOSE_ORDERLY, CLOSE_ERROR, CLOSE_TIMEOUT };
@@ -331,11 +332,11 @@ static void lgc_close(struct lgclient *w, struct conn *c, int why)
         close(c->fd);
     }
     c->fd = -1;
+    c->stream = -1; /* before the session goes: no callback may touch a finished request */
     if (c->h2) {
         nghttp2_session_del(c->h2);
         c->h2 = NULL;
     }
-    c->stream = -1;
     buf_clear(&c->in);
     buf_clear(&c->out);
     c->out_off = 0;
@@ -492,22 +493,28 @@ static int lgc_h2_init(struct lgclient *w, struct conn *c)
     return 0;
 }
 
-/* Move what nghttp2 wants to send into c->out and write as much as the socket takes. */
+/* Move what nghttp2 wants to send into c->out and write as much as the socket takes.
+ * Frames are gathered (up to 64 KiB) before each write so that one request leaves in one
+ * or a few segments rather than a write per frame. */
 static int lgc_h2_pump(struct lgclient *w, struct conn *c)
 {
     for (;;) {
-        if (c->out_off == c->out.len) {
-            buf_clear(&c->out);
-            c->out_off = 0;
+        while (c->out.len - c->out_off < 65536) {
             const uint8_t *data;
             ssize_t n = nghttp2_session_mem_send(c->h2, &data);
             if (n < 0)
                 return ORASI_EIO;
             if (n == 0)
                 break;
+            if (c->out_off == c->out.len) {
+                buf_clear(&c->out);
+                c->out_off = 0;
+            }
             if (buf_append(&c->out, data, (size_t)n) < 0)
                 return ORASI_ENOMEM;
         }
+        if (c->out_off == c->out.len)
+            break;
         ssize_t k = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
         if (k < 0) {
             if (errno == EAGAIN || errno == EINTR)
@@ -516,6 +523,10 @@ static int lgc_h2_pump(struct lgclient *w, struct conn *c)
         }
         BUMP(&w->st.bytes_sent, (uint64_t)k);
         c->out_off += (size_t)k;
+        if (c->out_off == c->out.len) {
+            buf_clear(&c->out);
+            c->out_off = 0;
+        }
     }
     int want_out = c->out_off < c->out.len || nghttp2_session_want_write(c->h2);
     return lgc_watch(w, c, EPOLL_CTL_MOD, EPOLLIN | (want_out ? EPOLLOUT : 0));
