@@ -7,6 +7,7 @@
  *   seg-<first seq, 20 decimal digits>.wal   segment files, in sequence order
  *   checkpoint                                the checkpoint (replaced atomically)
  *   checkpoint.tmp                            a checkpoint being written (removed at open)
+ *   lock                                      empty; flock'ed while a process has it open
  *   Anything else is ignored.
  *
  * SEGMENT FILE = header, then records back to back (no padding).
@@ -85,6 +86,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #define WAL_VERSION 1
 #define WAL_SEG_HDR 32
@@ -151,7 +153,7 @@ struct wal_seg {
     uint64_t last_seq; /* last record in the file; first_seq - 1 when empty  [mu] */
     uint64_t size;     /* bytes of header + valid records                    [mu] */
     int fd;
-    int refs; /* [mu] */
+    int refs;            /* [mu] */
     struct wal_idx *idx; /* sparse (seq, offset, time) index; [mu]; best effort */
     uint32_t nidx, capidx;
     char path[]; /* full path */
@@ -170,8 +172,8 @@ struct wal_item {
 };
 
 enum wal_reason { WR_FULL, WR_TOOBIG, WR_CLOSED, WR_NOMEM, WR_NOSPC, WR_IO, WR_OTHER, WR__N };
-static const char *const wal_reason_names[WR__N] = {"full", "too_big", "closed", "nomem",
-                                                   "nospc", "io", "other"};
+static const char *const wal_reason_names[WR__N] = {"full",  "too_big", "closed", "nomem",
+                                                    "nospc", "io",      "other"};
 
 struct wal {
     char *dir;
@@ -179,11 +181,12 @@ struct wal {
     const struct wal_io *io;
     uint32_t rec_limit; /* largest payload accepted by recovery */
 
-    pthread_mutex_t mu; /* queue, segment array, counters marked [mu] */
-    pthread_cond_t cv;  /* wakes the writer */
+    pthread_mutex_t mu;      /* queue, segment array, counters marked [mu] */
+    pthread_cond_t cv;       /* wakes the writer */
     pthread_mutex_t ckpt_mu; /* serialises checkpoints */
     pthread_t thr;
     int thr_started;
+    int lock_fd; /* flock'ed "lock" file: one opener per directory */
     int closing; /* [mu] */
 
     struct wal_item *qhead, *qtail; /* [mu] */
@@ -195,10 +198,10 @@ struct wal {
     uint64_t ckpt_seg_first, ckpt_off; /* [mu] where checkpoint+1 is (0: unknown) */
     uint64_t disk_live;                /* [mu] segment bytes counted for the cap */
 
-    uint64_t next_seq;  /* writer thread only (and open) */
-    int tail_dirty;     /* writer only: bytes past the active segment's size to cut */
-    int failing;        /* writer only: last group failed (log on transitions) */
-    struct iovec *iov;  /* writer only, WAL_MAX_IOV entries */
+    uint64_t next_seq; /* writer thread only (and open) */
+    int tail_dirty;    /* writer only: bytes past the active segment's size to cut */
+    int failing;       /* writer only: last group failed (log on transitions) */
+    struct iovec *iov; /* writer only, WAL_MAX_IOV entries */
 
     /* atomics (wal_ld / wal_st) */
     uint64_t last_seq, durable_seq, ckpt_seq, bytes, oldest_ns;
@@ -291,8 +294,7 @@ static void wal_metrics_init(wal_t *w)
     w->m_oldest = metric_series(f, v1);
     f = metrics_counter("orasi_wal_appends_total", "WAL appends accepted", 1, l1);
     w->m_appends = metric_series(f, v1);
-    f = metrics_counter("orasi_wal_group_commits_total", "WAL group commits (write+sync)", 1,
-                        l1);
+    f = metrics_counter("orasi_wal_group_commits_total", "WAL group commits (write+sync)", 1, l1);
     w->m_groups = metric_series(f, v1);
     f = metrics_counter("orasi_wal_append_errors_total", "WAL appends that failed", 2, l2);
     for (int i = 0; i < WR__N; i++)
@@ -521,8 +523,7 @@ static int wal_list_cb(void *ud, const char *name)
         c->tmp_seen = 1;
         return 0;
     }
-    if (strlen(name) != WAL_NAME_LEN || strncmp(name, "seg-", 4) ||
-        strcmp(name + 24, ".wal"))
+    if (strlen(name) != WAL_NAME_LEN || strncmp(name, "seg-", 4) || strcmp(name + 24, ".wal"))
         return 0;
     uint64_t v = 0;
     for (int i = 4; i < 24; i++) {
@@ -587,8 +588,7 @@ static int wal_ckpt_read(wal_t *w, uint64_t *seq)
     }
     if (r != WAL_CKP_SIZE || memcmp(b, wal_ckp_magic, 8) || wal_get32(b + 8) != WAL_VERSION ||
         wal_get32(b + 24) != crc32c(0, b, 24) || wal_get64(b + 16) > WAL_SEQ_MAX) {
-        LOG_W("wal", "%s: corrupt checkpoint file ignored (replaying everything present)",
-              w->dir);
+        LOG_W("wal", "%s: corrupt checkpoint file ignored (replaying everything present)", w->dir);
         goto out;
     }
     *seq = wal_get64(b + 16);
@@ -637,8 +637,11 @@ out:
 
 /* Why a segment's content ends where it does. */
 enum wal_cut { CUT_NONE, CUT_SHORT, CUT_TOOLONG, CUT_CRC, CUT_SEQ, CUT_HEADER };
-static const char *const wal_cut_names[] = {"", "short record", "length above maximum",
-                                            "CRC mismatch", "sequence not previous + 1",
+static const char *const wal_cut_names[] = {"",
+                                            "short record",
+                                            "length above maximum",
+                                            "CRC mismatch",
+                                            "sequence not previous + 1",
                                             "bad segment header"};
 
 /* Scan one opened segment: validate records from the header on, fill last_seq, size and
@@ -658,8 +661,7 @@ static int wal_scan_segment(wal_t *w, struct wal_seg *s, struct wal_rd *rd, uint
         return 0;
     }
     if (wal_get32(p + 8) != WAL_VERSION) {
-        LOG_E("wal", "%s: segment format version %u not supported", s->path,
-              wal_get32(p + 8));
+        LOG_E("wal", "%s: segment format version %u not supported", s->path, wal_get32(p + 8));
         return ORASI_EUNSUPPORTED;
     }
     uint64_t off = WAL_SEG_HDR, expect = s->first_seq;
@@ -756,7 +758,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
         const struct wal_seg *prev = i ? w->segs[i - 1] : NULL;
         if (prev && s->first_seq != prev->last_seq + 1 &&
             !(s->first_seq > prev->last_seq + 1 && s->first_seq <= ckpt + 1)) {
-            LOG_W("wal", "%s: first seq %" PRIu64 " does not follow %" PRIu64
+            LOG_W("wal",
+                  "%s: first seq %" PRIu64 " does not follow %" PRIu64
                   "; deleting it and every later segment",
                   s->path, s->first_seq, prev->last_seq);
             cut_at = i;
@@ -782,8 +785,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
             goto out;
         }
         if (cut == CUT_HEADER) {
-            LOG_W("wal", "%s: %s (%" PRIu64 " bytes); deleting it and every later segment",
-                  s->path, wal_cut_names[cut], rd.fsize);
+            LOG_W("wal", "%s: %s (%" PRIu64 " bytes); deleting it and every later segment", s->path,
+                  wal_cut_names[cut], rd.fsize);
             cut_at = i;
             break;
         }
@@ -792,16 +795,15 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
             snprintf(fields, sizeof(fields), "\"cut_bytes\":%" PRIu64 ",\"last_seq\":%" PRIu64,
                      rd.fsize - s->size, s->last_seq);
             log_msg(LOG_WARN, "wal", fields,
-                    "%s: %s at offset %" PRIu64 ": cut %" PRIu64
-                    " bytes after seq %" PRIu64 "; %zu later segment(s) deleted",
+                    "%s: %s at offset %" PRIu64 ": cut %" PRIu64 " bytes after seq %" PRIu64
+                    "; %zu later segment(s) deleted",
                     s->path, wal_cut_names[cut], s->size, rd.fsize - s->size, s->last_seq,
                     lc.n - i - 1);
             rc = w->io->ftruncate(w->io, s->fd, s->size);
             if (!rc)
                 rc = w->io->fsync(w->io, s->fd);
             if (rc) {
-                snprintf(err, errlen, "%s: cannot cut torn tail: %s", s->path,
-                         orasi_strerror(rc));
+                snprintf(err, errlen, "%s: cannot cut torn tail: %s", s->path, orasi_strerror(rc));
                 goto out;
             }
             cut_at = i + 1;
@@ -822,8 +824,7 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
             rc = w->io->unlink(w->io, path);
             orasi_free(path);
             if (rc && rc != ORASI_ENOTFOUND) {
-                snprintf(err, errlen, "%s: cannot delete segment: %s", w->dir,
-                         orasi_strerror(rc));
+                snprintf(err, errlen, "%s: cannot delete segment: %s", w->dir, orasi_strerror(rc));
                 goto out;
             }
             rc = 0;
@@ -844,8 +845,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
             last = s->last_seq;
     }
     if (w->nsegs && w->segs[0]->first_seq > ckpt + 1 && wal_seg_has_records(w->segs[0]))
-        LOG_W("wal", "%s: records %" PRIu64 "..%" PRIu64 " are missing (not checkpointed)",
-              w->dir, ckpt + 1, w->segs[0]->first_seq - 1);
+        LOG_W("wal", "%s: records %" PRIu64 "..%" PRIu64 " are missing (not checkpointed)", w->dir,
+              ckpt + 1, w->segs[0]->first_seq - 1);
     w->next_seq = last + 1;
     wal_st(&w->last_seq, last);
     wal_st(&w->durable_seq, last);
@@ -966,8 +967,7 @@ static int wal_prepare(wal_t *w, const struct wal_item *it, struct wal_seg **out
 }
 
 /* Run callbacks for items [it, end) and free them. */
-static void wal_finish(wal_t *w, struct wal_item *it, struct wal_item *end, int result,
-                       int call)
+static void wal_finish(wal_t *w, struct wal_item *it, struct wal_item *end, int result, int call)
 {
     while (it != end) {
         struct wal_item *next = it->next;
@@ -1070,8 +1070,8 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
         bytes += wal_item_bytes(p);
     }
     if (!w->failing || early)
-        LOG_E("wal", "%s: write of %" PRIu64 " record(s) from seq %" PRIu64 " failed: %s%s",
-              w->dir, n, it->seq, orasi_strerror(rc),
+        LOG_E("wal", "%s: write of %" PRIu64 " record(s) from seq %" PRIu64 " failed: %s%s", w->dir,
+              n, it->seq, orasi_strerror(rc),
               early ? " (policy none: they were already acknowledged and are lost)" : "");
     w->failing = 1;
     w->next_seq = it->seq;
@@ -1113,6 +1113,8 @@ static void wal_free(wal_t *w)
         return;
     for (size_t i = 0; i < w->nsegs; i++)
         wal_seg_unref(w, w->segs[i]);
+    if (w->lock_fd >= 0)
+        w->io->close(w->io, w->lock_fd); /* releases the flock */
     orasi_free(w->segs);
     orasi_free(w->iov);
     orasi_free(w->dir);
@@ -1121,6 +1123,35 @@ static void wal_free(wal_t *w)
     pthread_mutex_destroy(&w->ckpt_mu);
     pthread_cond_destroy(&w->cv);
     orasi_free(w);
+}
+
+/* Two writers on one directory would interleave segments and destroy each other's
+ * tails at recovery (a restarted bridge whose old process still runs): take an
+ * exclusive flock on <dir>/lock, held until close. The fd comes from the io layer, so
+ * it is a real fd for both implementations. */
+static int wal_lock(wal_t *w, char *err, size_t errlen)
+{
+    char *path = wal_path(w, "lock");
+    if (!path) {
+        snprintf(err, errlen, "out of memory");
+        return ORASI_ENOMEM;
+    }
+    int rc = 0;
+    w->lock_fd = w->io->open(w->io, path, O_RDWR | O_CREAT, 0644);
+    if (w->lock_fd < 0) {
+        rc = w->lock_fd;
+        snprintf(err, errlen, "%s: cannot open: %s", path, orasi_strerror(rc));
+        goto out;
+    }
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? ORASI_EBUSY : orasi_err_from_errno(errno);
+        snprintf(err, errlen, "%s: %s", w->dir,
+                 rc == ORASI_EBUSY ? "already open (another WAL holds its lock)"
+                                   : orasi_strerror(rc));
+    }
+out:
+    orasi_free(path);
+    return rc;
 }
 
 int wal_open(const char *dir, const wal_options_t *o, wal_t **out, char *err, size_t errlen)
@@ -1154,10 +1185,11 @@ int wal_open(const char *dir, const wal_options_t *o, wal_t **out, char *err, si
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->ckpt_mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    w->lock_fd = -1;
     w->o = *o;
     w->io = o->io ? o->io : &wal_io_posix;
-    w->rec_limit = o->max_record_bytes > WAL_DEFAULT_MAX_RECORD ? o->max_record_bytes
-                                                                 : WAL_DEFAULT_MAX_RECORD;
+    w->rec_limit =
+        o->max_record_bytes > WAL_DEFAULT_MAX_RECORD ? o->max_record_bytes : WAL_DEFAULT_MAX_RECORD;
     w->dir = orasi_strdup(dir);
     w->o.metrics_name = orasi_strdup(o->metrics_name ? o->metrics_name : "wal");
     w->iov = orasi_calloc(WAL_MAX_IOV, sizeof(*w->iov));
@@ -1171,6 +1203,9 @@ int wal_open(const char *dir, const wal_options_t *o, wal_t **out, char *err, si
         snprintf(err, errlen, "%s: cannot create: %s", dir, orasi_strerror(rc));
         goto out;
     }
+    rc = wal_lock(w, err, errlen);
+    if (rc)
+        goto out;
     rc = wal_recover(w, err, errlen);
     if (rc)
         goto out;
@@ -1219,8 +1254,7 @@ void wal_close(wal_t *w)
 
 /* ---- append ------------------------------------------------------------------------------ */
 
-int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done_fn done,
-               void *ud)
+int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done_fn done, void *ud)
 {
     int rc;
     struct wal_item *it = NULL;

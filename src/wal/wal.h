@@ -27,6 +27,11 @@
  * Threads: wal_append may be called from any thread; callbacks run on the WAL's writer
  * thread (post them to your loop with loop_post). Reading, checkpointing and closing are
  * thread-safe.
+ *
+ * Metrics (label wal = metrics_name): orasi_wal_fsync_seconds, orasi_wal_bytes,
+ * orasi_wal_oldest_age_seconds, orasi_wal_appends_total, orasi_wal_group_commits_total,
+ * orasi_wal_append_errors_total{reason}. Call metrics_shutdown() only after every WAL is
+ * closed. Internals and measurements: docs/internals/wal.md.
  */
 #ifndef ORASI_WAL_WAL_H
 #define ORASI_WAL_WAL_H
@@ -41,12 +46,12 @@ struct wal_io; /* wal_io.h */
 enum wal_sync { WAL_SYNC_FSYNC = 0, WAL_SYNC_OS, WAL_SYNC_NONE };
 
 typedef struct wal_options {
-    enum wal_sync sync;          /* default WAL_SYNC_FSYNC */
-    uint64_t segment_bytes;      /* roll to a new segment past this size (default 64 MiB) */
-    uint64_t max_bytes;          /* byte cap -> ORASI_EFULL (default 1 GiB) */
-    uint32_t max_record_bytes;   /* largest payload (default 64 MiB) */
-    const struct wal_io *io;     /* NULL: the real file system */
-    const char *metrics_name;    /* label value for this WAL's metrics ("wal", "queue:gw") */
+    enum wal_sync sync;        /* default WAL_SYNC_FSYNC */
+    uint64_t segment_bytes;    /* roll to a new segment past this size (default 64 MiB) */
+    uint64_t max_bytes;        /* byte cap -> ORASI_EFULL (default 1 GiB) */
+    uint32_t max_record_bytes; /* largest payload (default 64 MiB) */
+    const struct wal_io *io;   /* NULL: the real file system */
+    const char *metrics_name;  /* label value for this WAL's metrics ("wal", "queue:gw") */
 } wal_options_t;
 
 typedef struct wal wal_t;
@@ -58,16 +63,20 @@ typedef void (*wal_done_fn)(void *ud, int result, uint64_t seq);
 void wal_options_default(wal_options_t *o);
 
 /* Open (creating if needed) the WAL in `dir` and recover it. Returns 0 and *out, or a
- * negative code with a message in err. Caller owns *out. */
+ * negative code with a message in err. Caller owns *out. ORASI_EBUSY: another wal_t (in
+ * this or another process) has the directory open; ORASI_EUNSUPPORTED: written by a newer
+ * format version (never cut). The parent of `dir` must exist. */
 int wal_open(const char *dir, const wal_options_t *o, wal_t **out, char *err, size_t errlen);
-/* Flush queued appends, stop the writer thread, close files. Pending callbacks run. */
+/* Flush queued appends, stop the writer thread, close files. Pending callbacks run.
+ * Close every cursor first; never call it from a done() callback (it joins the writer). */
 void wal_close(wal_t *w);
 
 /* Append one record (payload copied). `type` is a caller-defined byte stored with it.
  * Returns 0 when queued (done() will run exactly once), or ORASI_EFULL / ORASI_ETOOBIG /
- * ORASI_ECLOSED immediately, in which case done() is NOT called. */
-int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done_fn done,
-               void *ud);
+ * ORASI_ECLOSED immediately, in which case done() is NOT called (also ORASI_ENOMEM, and
+ * ORASI_EINVAL for a NULL payload with len > 0). done may be NULL. Sequence numbers are
+ * assigned by the writer in queue order; a failed record's number is reused. */
+int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done_fn done, void *ud);
 /* Append and wait until durable; returns the result and the sequence number. */
 int wal_append_sync(wal_t *w, uint8_t type, const void *payload, size_t len, uint64_t *seq);
 
@@ -77,16 +86,23 @@ typedef struct wal_cursor wal_cursor_t;
 int wal_cursor_open(wal_t *w, wal_cursor_t **out);
 int wal_cursor_seek(wal_cursor_t *c, uint64_t from_seq);
 /* Next record: 1 with *seq, *type and *payload (payload valid until the next call on this
- * cursor), 0 at the end of what is durable now, negative on error. */
+ * cursor), 0 at the end of what is durable now, negative on error (ORASI_ECORRUPT: a
+ * record went bad on disk after recovery). A position below the oldest record still on
+ * disk (checkpointed and deleted) continues at the oldest one present. Any of the out
+ * pointers may be NULL. */
 int wal_cursor_next(wal_cursor_t *c, uint64_t *seq, uint8_t *type, slice_t *payload);
 void wal_cursor_close(wal_cursor_t *c);
 
 /* Records <= seq are no longer needed. Persisted (atomically) before it returns; whole
- * segments below it are deleted. Checkpoints never go backwards. */
+ * segments below it are deleted. Checkpoints never go backwards (an older seq is a no-op
+ * returning 0); seq > wal_durable_seq() is ORASI_EINVAL. Always fsynced, whatever the
+ * sync policy: it also carries the numbering across restarts. */
 int wal_checkpoint(wal_t *w, uint64_t seq);
 
-uint64_t wal_last_seq(const wal_t *w);       /* last sequence appended (0 if none) */
-uint64_t wal_durable_seq(const wal_t *w);    /* last sequence durable */
+uint64_t wal_last_seq(const wal_t *w); /* last sequence assigned by the writer (0 if none) */
+/* Last sequence durable under the policy (written, and synced for WAL_SYNC_FSYNC): what
+ * cursors can read. Under WAL_SYNC_NONE callbacks may run before this reaches them. */
+uint64_t wal_durable_seq(const wal_t *w);
 uint64_t wal_checkpoint_seq(const wal_t *w); /* last checkpoint (0 if none) */
 uint64_t wal_bytes(const wal_t *w);          /* bytes on disk + queued, counted for the cap */
 /* Wall-clock ns of the oldest record not checkpointed (0 if none): "age of oldest item". */

@@ -49,8 +49,7 @@ static int walio_posix_close(const struct wal_io *io, int fd)
     return close(fd) < 0 && errno != EINTR ? walio_err() : 0;
 }
 
-static ssize_t walio_posix_pread(const struct wal_io *io, int fd, void *p, size_t n,
-                                 uint64_t off)
+static ssize_t walio_posix_pread(const struct wal_io *io, int fd, void *p, size_t n, uint64_t off)
 {
     ssize_t r;
     do
@@ -333,8 +332,8 @@ static ssize_t walio_f_pread(const struct wal_io *io, int fd, void *p, size_t n,
     return dead ? dead : walio_posix_pread(io, fd, p, n, off);
 }
 
-static ssize_t walio_f_pwritev(const struct wal_io *io, int fd, const struct iovec *iov,
-                               int iovcnt, uint64_t off)
+static ssize_t walio_f_pwritev(const struct wal_io *io, int fd, const struct iovec *iov, int iovcnt,
+                               uint64_t off)
 {
     wal_io_faulty_t *f = walio_f(io);
     ssize_t rc;
@@ -525,8 +524,7 @@ out:
     return rc;
 }
 
-static int walio_f_listdir(const struct wal_io *io, const char *path, wal_io_dirent_fn fn,
-                           void *ud)
+static int walio_f_listdir(const struct wal_io *io, const char *path, wal_io_dirent_fn fn, void *ud)
 {
     wal_io_faulty_t *f = walio_f(io);
     pthread_mutex_lock(&f->mu);

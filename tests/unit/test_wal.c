@@ -235,6 +235,44 @@ static void test_append_read(void **state)
     wal_close(w);
 }
 
+static void test_large_records(void **state)
+{
+    /* Records larger than the recovery read window (256 KiB) and than a segment. */
+    wal_options_t o = opts(WAL_SYNC_OS, 128 * 1024);
+    o.max_record_bytes = 1 << 20;
+    wal_t *w = open_ok(D(state), &o);
+    size_t sizes[] = {700 * 1024, 10, 1 << 20, 300 * 1024};
+    uint8_t *b = malloc(1 << 20);
+    for (int k = 0; k < 4; k++) {
+        for (size_t i = 0; i < sizes[k]; i++)
+            b[i] = (uint8_t)(i * 7 + (size_t)k);
+        uint64_t seq;
+        assert_int_equal(wal_append_sync(w, (uint8_t)k, b, sizes[k], &seq), 0);
+        assert_int_equal(seq, (uint64_t)k + 1);
+    }
+    assert_int_equal(wal_append_sync(w, 0, b, (1 << 20) + 1, NULL), ORASI_ETOOBIG);
+    wal_close(w);
+    w = open_ok(D(state), &o);
+    assert_int_equal(count_segments(D(state)), 4);
+    wal_cursor_t *c;
+    assert_int_equal(wal_cursor_open(w, &c), 0);
+    uint64_t seq;
+    uint8_t type;
+    slice_t p;
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(wal_cursor_next(c, &seq, &type, &p), 1);
+        assert_int_equal(type, k);
+        assert_int_equal(p.len, sizes[k]);
+        for (size_t i = 0; i < sizes[k]; i++)
+            if (p.p[i] != (uint8_t)(i * 7 + (size_t)k))
+                fail_msg("record %d byte %zu", k, i);
+    }
+    assert_int_equal(wal_cursor_next(c, &seq, &type, &p), 0);
+    wal_cursor_close(c);
+    wal_close(w);
+    free(b);
+}
+
 static void test_reopen_continuity(void **state)
 {
     /* Small segments: records span many files, cursors cross segment boundaries. */
@@ -312,8 +350,7 @@ static void *gc_thread(void *arg)
         size_t n = make_payload((uint64_t)idx, b, sizeof(b));
         gc_recs[idx] = (struct gc_rec){c, idx};
         int rc;
-        while ((rc = wal_append(c->w, (uint8_t)idx, b, n, gc_done, &gc_recs[idx])) ==
-               ORASI_EFULL)
+        while ((rc = wal_append(c->w, (uint8_t)idx, b, n, gc_done, &gc_recs[idx])) == ORASI_EFULL)
             usleep(100);
         assert_int_equal(rc, 0);
     }
@@ -362,8 +399,7 @@ static void test_group_commit(void **state)
     uint64_t dt = clock_mono_ns() - t0;
     wal_io_faulty_stats(f, &st1);
     uint64_t syncs = st1.syncs - st0.syncs;
-    print_message("group commit: %d appends from %d threads, %" PRIu64
-                  " fsyncs, %.1f ms\n",
+    print_message("group commit: %d appends from %d threads, %" PRIu64 " fsyncs, %.1f ms\n",
                   GC_THREADS * GC_PER, GC_THREADS, syncs, (double)dt / 1e6);
     assert_int_equal(bad, 0);
     assert_true(syncs > 0);
@@ -517,8 +553,8 @@ static int record_offsets(const char *path, uint64_t *offs, int cap)
     while (off + 25 <= size && n < cap) {
         uint8_t h[4];
         assert_int_equal(pread(fd, h, 4, (off_t)off), 4);
-        uint32_t len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
-                       (uint32_t)h[3] << 24;
+        uint32_t len =
+            (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
         offs[n++] = off;
         off += 25 + len;
     }
@@ -1034,8 +1070,7 @@ static void crash_run(void **state, enum wal_sync sync, int torn, uint32_t seed)
     assert_int_equal(seq, expect);
     wal_close(w);
     pthread_mutex_destroy(&s.mu);
-    print_message("crash seed %u: %d acked, %" PRIu64 " recovered\n", seed, acked,
-                  expect - 1);
+    print_message("crash seed %u: %d acked, %" PRIu64 " recovered\n", seed, acked, expect - 1);
 }
 
 static void test_crash_before_fsync(void **state)
@@ -1241,6 +1276,15 @@ static void test_bad_args(void **state)
     assert_int_equal(wal_open("/nonexistent-parent/x/y", &o, &w, err, sizeof(err)),
                      ORASI_ENOTFOUND);
     assert_non_null(strstr(err, "cannot create"));
+    /* One opener per directory. */
+    w = open_ok(D(state), &o);
+    wal_t *w2 = NULL;
+    assert_int_equal(wal_open(D(state), &o, &w2, err, sizeof(err)), ORASI_EBUSY);
+    assert_null(w2);
+    assert_non_null(strstr(err, "already open"));
+    wal_close(w);
+    w = open_ok(D(state), &o);
+    wal_close(w);
     /* Default options (NULL): real fsync, defaults. */
     char sub[512];
     snprintf(sub, sizeof(sub), "%s/d", D(state));
@@ -1263,11 +1307,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_read, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_large_records, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reopen_continuity, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_group_commit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_checkpoint, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_checkpoint_keeps_numbering, setup_dir,
-                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_checkpoint_keeps_numbering, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_torn_cut_header, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_torn_cut_payload, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_corrupt_crc, setup_dir, teardown_dir),
@@ -1280,8 +1324,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_io_short_write, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_io_short_then_enospc, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_io_eio, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_io_enospc_then_recovers, setup_dir,
-                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_io_enospc_then_recovers, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_io_fsync_fail, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_crash_before_fsync, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_crash_torn, setup_dir, teardown_dir),
