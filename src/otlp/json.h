@@ -46,13 +46,14 @@ enum json_type {
 #define JSON_F_ESCAPED 0x01 /* string was unescaped into the arena */
 #define JSON_F_BADUTF8 0x02 /* string holds invalid UTF-8 (only with JSON_LENIENT_UTF8) */
 
+/* 24 bytes: token memory is the parser's main cost (~3x a typical OTLP body). */
 typedef struct json_tok {
-    const uint8_t *p; /* string: bytes (input or arena); number: text; container: its
-                         opening bracket in the input */
-    uint32_t len;     /* string/number: byte length; container: 0 */
+    const uint8_t *p; /* string: bytes (input or arena); number: text; other: the token's
+                         first byte in the input */
+    uint32_t len;     /* string/number: byte length; else 0 */
     uint32_t next;    /* index of the first token after this token's subtree */
-    uint32_t n;       /* array: element count; object: member count; else 0 */
-    uint32_t off;     /* byte offset of the token in the input */
+    uint32_t n;       /* array: element count; object: member count; escaped string: its
+                         byte offset in the input (use json_off()); else 0 */
     uint8_t type;     /* enum json_type */
     uint8_t flags;    /* JSON_F_* */
 } json_tok_t;
@@ -110,6 +111,14 @@ static inline const json_tok_t *json_at(const json_doc_t *d, uint32_t i)
 static inline slice_t json_slice(const json_doc_t *d, uint32_t i)
 {
     return (slice_t){d->t[i].p, d->t[i].len};
+}
+/* Byte offset of token i in the input (its opening quote for strings). */
+static inline uint32_t json_off(const json_doc_t *d, uint32_t i)
+{
+    const json_tok_t *t = &d->t[i];
+    if (t->flags & JSON_F_ESCAPED)
+        return t->n;
+    return (uint32_t)(t->p - d->input.p) - (t->type == JSON_STRING);
 }
 static inline int json_is(const json_doc_t *d, uint32_t i, enum json_type ty)
 {

@@ -62,7 +62,7 @@ static int oj_fail(struct oj *c, uint32_t tok, const char *fmt, ...)
     int n = 0;
     if (tok != JSON_NONE && tok < c->d.n) {
         uint32_t line, col;
-        json_pos(c->d.input, c->d.t[tok].off, &line, &col);
+        json_pos(c->d.input, json_off(&c->d, tok), &line, &col);
         n = snprintf(m, 256, "line %u col %u: ", line, col);
     }
     va_list ap;

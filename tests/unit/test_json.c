@@ -309,6 +309,33 @@ static void test_many_tokens(void **state)
     free(s);
 }
 
+/* Sparse start, dense end: the token array must regrow several times and stay right. */
+static void test_uneven_density(void **state)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *s = malloc(cap);
+    n += (size_t)sprintf(s + n, "[\"");
+    for (int i = 0; i < 20000; i++)
+        s[n++] = 'x';
+    n += (size_t)sprintf(s + n, "\\n\"");
+    for (int i = 0; i < 100000; i++)
+        n += (size_t)sprintf(s + n, ",%d", i % 10);
+    s[n++] = ']';
+    arena_t *a = arena_create(0, 0);
+    json_doc_t d;
+    json_err_t e;
+    assert_int_equal(json_parse(slice_make(s, n), NULL, a, &d, &e), 0);
+    assert_int_equal(d.n, 100002);
+    assert_int_equal(d.t[1].len, 20001);
+    assert_true(d.t[1].flags & JSON_F_ESCAPED);
+    assert_int_equal(json_off(&d, 1), 1);
+    assert_int_equal(d.t[d.n - 1].p[0], '0' + 99999 % 10);
+    /* growth stays near the final size: no more than ~2x the final array in the arena */
+    assert_true(arena_used(a) < 3 * (size_t)d.n * sizeof(json_tok_t) + (1 << 20));
+    arena_destroy(a);
+    free(s);
+}
+
 static void test_navigation(void **state)
 {
     const char *s = "{\"a\":{\"x\":[1,{\"y\":2}],\"z\":null},\"b\":\"str\",\"a2\":[],\"b\":\"last\"}";
@@ -329,6 +356,11 @@ static void test_navigation(void **state)
     /* duplicate key: last wins */
     assert_true(slice_eq_cstr(json_slice(&d, json_obj_get(&d, 0, "b")), "last"));
     assert_int_equal(json_obj_get(&d, 0, "nope"), JSON_NONE);
+    /* offsets point at each token's first byte, for messages */
+    assert_int_equal(json_off(&d, 0), 0);
+    assert_int_equal(json_off(&d, 1), 1);  /* "a" */
+    assert_int_equal(json_off(&d, va), 5); /* { */
+    assert_int_equal(json_off(&d, vy), (uint32_t)(strstr(s, "2}") - s));
     assert_int_equal(json_obj_get(&d, vx, "a"), JSON_NONE); /* not an object */
     /* iteration skips whole subtrees */
     const char *keys[] = {"a", "b", "a2", "b"};
@@ -492,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_lenient_utf8),  cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_size_limits),   cmocka_unit_test(test_many_tokens),
         cmocka_unit_test(test_navigation),    cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_uneven_density),
         cmocka_unit_test(test_utf8_valid),    cmocka_unit_test(test_writer),
         cmocka_unit_test(test_alloc_failure),
     };
