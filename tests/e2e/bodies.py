@@ -10,8 +10,8 @@
       nested-100        2 spans; one has an attribute that is an array nested 100 deep
       bad-utf8          2 spans; one has a name with invalid UTF-8
       broken-json       an OTLP/JSON traces body cut in the middle
-  bodies.py gzip-bomb OUT GIB     gzip stream that inflates to GIB GiB of zeros (streamed,
-                                  never held in memory; ~1 MiB compressed per GiB)
+  bodies.py gzip-bomb OUT MIB [CHUNK]  gzip stream that inflates to MIB MiB of zeros (built
+                                  without compressing it all; ~1 KiB compressed per MiB)
   bodies.py partial SIGNAL FILE   decode an Export*ServiceResponse (protobuf) and print
                                   "<rejected> <error_message>" (0 and "" if absent)
 
@@ -108,13 +108,13 @@ def make(kind):
     raise SystemExit("unknown kind " + kind)
 
 
-def gzip_bomb(out, gib, chunk=64 << 20):
-    """Stream `gib` GiB of zeros as one gzip member without holding it in memory or
+def gzip_bomb(out, mib, chunk=64 << 20):
+    """Stream `mib` MiB of zeros as one gzip member without holding it in memory or
     compressing gigabytes: after a full flush the deflate state is reset, so compressing
     the next chunk of zeros gives the same bytes every time; that block is compressed once
     and repeated. The trailer (CRC-32 and length mod 2^32 of the whole input) is computed."""
     zero = bytes(chunk)
-    total = gib << 30
+    total = mib << 20
     n = total // chunk
     assert n >= 3 and n * chunk == total
     c = zlib.compressobj(9, zlib.DEFLATED, 31)

@@ -21,7 +21,7 @@ for k in valid-traces truncated wrong-wire-top wrong-wire-span len-2g nested-100
 done
 : >"$E2E_TMP/empty.bin"
 e2e_log "building a gzip body that inflates to 4 GiB of zeros"
-$BODIES gzip-bomb "$E2E_TMP/bomb.gz" 4 || e2e_die "could not build the gzip bomb"
+$BODIES gzip-bomb "$E2E_TMP/bomb.gz" 4096 || e2e_die "could not build the gzip bomb"
 e2e_log "gzip bomb: $(stat -c %s "$E2E_TMP/bomb.gz") bytes compressed"
 
 e2e_start_orasi
