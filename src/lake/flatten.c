@@ -448,14 +448,13 @@ static int span_row(flatten_t *f, colbuf_table_t *t, const otlp_resource_spans_t
     return colbuf_row_done(t, ts);
 }
 
-/* Run one row function with rollback on failure. */
+/* Run one row function. A failure leaves a partial row in the table: the caller undoes
+ * the whole call with colbuf marks taken before it (lake.c does), so a record is either
+ * entirely in the buffers or not at all. */
 #define ROW(f, t, call)                                                                     \
     do {                                                                                    \
-        colbuf_mark_t mk_;                                                                  \
-        colbuf_mark((t), &mk_);                                                             \
         int rc_ = (call);                                                                   \
         if (rc_) {                                                                          \
-            colbuf_rollback((t), &mk_);                                                     \
             cache_drop((f), (t));                                                           \
             return rc_;                                                                     \
         }                                                                                   \

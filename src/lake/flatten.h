@@ -49,8 +49,9 @@ typedef struct {
 void flatten_init(flatten_t *f, flatten_table_fn table, void *ctx, size_t scratch_max);
 void flatten_free(flatten_t *f);
 
-/* Append every item of the model. 0, or a negative code; on failure the rows appended
- * before the failing item stay (the failing row itself is rolled back). */
+/* Append every item of the model. 0, or a negative code; on failure the tables may hold
+ * the rows appended before the failing item and part of the failing row: take colbuf
+ * marks of every table `table()` hands out and roll them back (lake.c does). */
 int flatten_traces(flatten_t *f, const otlp_traces_t *m);
 int flatten_logs(flatten_t *f, const otlp_logs_t *m);
 int flatten_metrics(flatten_t *f, const otlp_metrics_t *m);

@@ -158,8 +158,16 @@ struct lake {
     pthread_t flusher, maint;
 
     flatten_t fl;
-    const char *cur_tenant; size_t cur_tenant_len;
+    const char *cur_tenant;
+    size_t cur_tenant_len;
     struct lake_buf *last_buf; /* lookup cache for the current append */
+    /* tables touched by the current append with their state before it, so a failed
+     * record is undone entirely (a record is all in the buffers or not at all) */
+    struct lake_touch {
+        struct lake_buf *b;
+        colbuf_mark_t m;
+    } *touch;
+    size_t ntouch, touch_cap;
 
     struct lake_stats st;
     struct lake_metrics m;
@@ -328,6 +336,26 @@ static void bufs_destroy(struct lake_buf *b)
 
 /* ---- appending ------------------------------------------------------------------------------ */
 
+/* Remember b's state before the current append touches it. */
+static int touch(lake_t *l, struct lake_buf *b)
+{
+    for (size_t i = 0; i < l->ntouch; i++)
+        if (l->touch[i].b == b)
+            return 0;
+    if (l->ntouch == l->touch_cap) {
+        size_t ncap = l->touch_cap ? l->touch_cap * 2 : 8;
+        struct lake_touch *nt = orasi_realloc(l->touch, ncap * sizeof(*nt));
+        if (!nt)
+            return ORASI_ENOMEM;
+        l->touch = nt;
+        l->touch_cap = ncap;
+    }
+    l->touch[l->ntouch].b = b;
+    colbuf_mark(b->t, &l->touch[l->ntouch].m);
+    l->ntouch++;
+    return 0;
+}
+
 /* flatten_table_fn: the active table of (current tenant, sig, hour of ts). Under mu. */
 static colbuf_table_t *table_for(void *ctx, int sig, int64_t ts, int *err)
 {
@@ -335,29 +363,31 @@ static colbuf_table_t *table_for(void *ctx, int sig, int64_t ts, int *err)
     int64_t part = hour_floor(ts);
     struct lake_buf *b = l->last_buf;
     if (b && b->sig == sig && b->part_ns == part)
-        return b->t;
+        return b->t; /* last_buf is always already touched */
     for (b = l->bufs; b; b = b->next)
         if (b->sig == sig && b->part_ns == part && strlen(b->tenant) == l->cur_tenant_len &&
-            memcmp(b->tenant, l->cur_tenant, l->cur_tenant_len) == 0) {
-            l->last_buf = b;
-            return b->t;
+            memcmp(b->tenant, l->cur_tenant, l->cur_tenant_len) == 0)
+            break;
+    if (!b) {
+        if (l->nbufs >= LAKE_MAX_BUFFERS) {
+            *err = ORASI_EFULL;
+            return NULL;
         }
-    if (l->nbufs >= LAKE_MAX_BUFFERS) {
-        *err = ORASI_EFULL;
-        return NULL;
+        b = orasi_calloc(1, sizeof(*b));
+        if (!b || !(b->t = colbuf_table_create(sig, l->o.max_buffer_bytes))) {
+            orasi_free(b);
+            *err = ORASI_ENOMEM;
+            return NULL;
+        }
+        memcpy(b->tenant, l->cur_tenant, l->cur_tenant_len);
+        b->sig = sig;
+        b->part_ns = part;
+        b->next = l->bufs;
+        l->bufs = b;
+        l->nbufs++;
     }
-    b = orasi_calloc(1, sizeof(*b));
-    if (!b || !(b->t = colbuf_table_create(sig, l->o.max_buffer_bytes))) {
-        orasi_free(b);
-        *err = ORASI_ENOMEM;
+    if ((*err = touch(l, b)))
         return NULL;
-    }
-    memcpy(b->tenant, l->cur_tenant, l->cur_tenant_len);
-    b->sig = sig;
-    b->part_ns = part;
-    b->next = l->bufs;
-    l->bufs = b;
-    l->nbufs++;
     l->last_buf = b;
     return b->t;
 }
@@ -390,10 +420,16 @@ static int append(lake_t *l, slice_t tenant, int what, const void *model, uint64
     if (!tenant_ok(tenant))
         return ORASI_EINVAL;
     pthread_mutex_lock(&l->mu);
+    if (l->hole_seq) {
+        /* frozen by lake_hold: nothing more may enter until a restart replays the WAL */
+        pthread_mutex_unlock(&l->mu);
+        return ORASI_EUNAVAILABLE;
+    }
     uint64_t before = l->active_rows;
     l->cur_tenant = (const char *)tenant.p;
     l->cur_tenant_len = tenant.len;
     l->last_buf = NULL;
+    l->ntouch = 0;
     int rc;
     if (what == APPEND_TRACES)
         rc = flatten_traces(&l->fl, model);
@@ -403,23 +439,20 @@ static int append(lake_t *l, slice_t tenant, int what, const void *model, uint64
         rc = flatten_metrics(&l->fl, model);
     l->cur_tenant = NULL;
     l->last_buf = NULL;
-    if (seq) {
-        if (rc && (!l->hole_seq || seq < l->hole_seq)) {
-            /* Part of this record is not in the buffers: never publish past it, so a
-             * restart replays it (its other rows may then appear twice; see lake.md). */
-            l->hole_seq = seq;
-        }
+    if (rc) {
+        /* undo the whole record; tables it created stay empty (never written) */
+        for (size_t i = 0; i < l->ntouch; i++)
+            colbuf_rollback(l->touch[i].b->t, &l->touch[i].m);
+    } else {
         if (seq > l->applied_seq)
             l->applied_seq = seq;
+        for (int i = 0; i < LAKE_SIG_COUNT; i++)
+            if (l->fl.rows_by_sig[i])
+                metric_add(l->m.rows[i], (double)l->fl.rows_by_sig[i]);
     }
+    l->ntouch = 0;
     after_append(l, before);
-    for (int i = 0; i < LAKE_SIG_COUNT; i++)
-        if (l->fl.rows_by_sig[i])
-            metric_add(l->m.rows[i], (double)l->fl.rows_by_sig[i]);
     pthread_mutex_unlock(&l->mu);
-    if (rc)
-        LOG_E("lake", "append failed (seq %llu): %s", (unsigned long long)seq,
-              orasi_strerror(rc));
     return rc;
 }
 
@@ -436,6 +469,26 @@ int lake_append_logs(lake_t *l, slice_t tenant, const otlp_logs_t *m, uint64_t s
 int lake_append_metrics(lake_t *l, slice_t tenant, const otlp_metrics_t *m, uint64_t seq)
 {
     return append(l, tenant, APPEND_METRICS, m, seq);
+}
+
+void lake_hold(lake_t *l, uint64_t seq)
+{
+    pthread_mutex_lock(&l->mu);
+    if (seq && (!l->hole_seq || seq < l->hole_seq)) {
+        l->hole_seq = seq;
+        LOG_E("lake", "WAL record %llu could not be added to the lake: publishing stops here,"
+                      " restart to replay it from the WAL",
+              (unsigned long long)seq);
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+int lake_healthy(lake_t *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int ok = !l->hole_seq && !l->crashed;
+    pthread_mutex_unlock(&l->mu);
+    return ok;
 }
 
 void lake_note_seq(lake_t *l, uint64_t seq)
@@ -457,13 +510,11 @@ int lake_full(lake_t *l)
 
 /* ---- flushing ------------------------------------------------------------------------------- */
 
-/* The seq a flush of the current active set may publish. */
+/* The seq a flush of the current active set may publish: every record up to it is
+ * complete in the buffers (appends come in seq order and are atomic). */
 static uint64_t covered_seq(const lake_t *l)
 {
-    uint64_t s = l->applied_seq;
-    if (l->hole_seq && l->hole_seq - 1 < s)
-        s = l->hole_seq - 1;
-    return s;
+    return l->applied_seq;
 }
 
 /* Write one buffer as a Parquet file in its partition: tmp name, fsync, rename, fsync
@@ -557,6 +608,13 @@ static int flush_once(lake_t *l)
     if (l->crashed) {
         pthread_mutex_unlock(&l->mu);
         return ORASI_ECLOSED;
+    }
+    if (!l->pending && l->hole_seq) {
+        /* frozen: buffers may hold records past the hole, never publish them */
+        l->flush_done = l->flush_req;
+        pthread_cond_broadcast(&l->done);
+        pthread_mutex_unlock(&l->mu);
+        return ORASI_EUNAVAILABLE;
     }
     if (!l->pending) {
         l->pending = l->bufs;
@@ -663,7 +721,7 @@ static int flush_once(lake_t *l)
 static int flush_due(lake_t *l, uint64_t now, uint64_t *wait_ns)
 {
     *wait_ns = NS_PER_S;
-    if (l->crashed)
+    if (l->crashed || (l->hole_seq && !l->pending))
         return 0;
     if (l->pending || l->flush_req > l->flush_done)
         return 1;
@@ -726,6 +784,10 @@ int lake_flush(lake_t *l, uint64_t deadline_ns)
     while (l->flush_done < gen) {
         if (l->crashed || l->stop) {
             rc = ORASI_ECLOSED;
+            break;
+        }
+        if (l->hole_seq && !l->pending) {
+            rc = ORASI_EUNAVAILABLE;
             break;
         }
         struct timespec ts;
@@ -1171,6 +1233,7 @@ void lake_close(lake_t *l)
         pthread_join(l->maint, NULL);
     bufs_destroy(l->bufs);
     bufs_destroy(l->pending);
+    orasi_free(l->touch);
     parquet_writer_destroy(l->fw);
     parquet_writer_destroy(l->mw);
     catalog_close(l->cat);

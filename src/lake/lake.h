@@ -87,12 +87,20 @@ uint64_t lake_published_seq(const lake_t *l);
 /* Append every item of a model to the buffers of `tenant` (validated by the receiver:
  * [A-Za-z0-9_.-]{1,64}). `seq` is the WAL sequence number of the record holding this
  * model (0 when there is no WAL); appends with seq must come in increasing seq order.
- * Returns 0, ORASI_EINVAL (bad tenant), ORASI_ENOMEM / ORASI_ETOOBIG (the rows appended
- * before the failure stay; when seq != 0 the lake stops advancing its published seq at
- * seq-1 so a restart replays the record). The model is only read during the call. */
+ * Atomic: on failure nothing of the model is buffered. Returns 0, ORASI_EINVAL (bad
+ * tenant), ORASI_ENOMEM / ORASI_ETOOBIG / ORASI_EFULL (memory or buffer caps: retry
+ * after the flusher caught up), ORASI_EUNAVAILABLE (frozen by lake_hold). The model is
+ * only read during the call. */
 int lake_append_traces(lake_t *l, slice_t tenant, const otlp_traces_t *m, uint64_t seq);
 int lake_append_logs(lake_t *l, slice_t tenant, const otlp_logs_t *m, uint64_t seq);
 int lake_append_metrics(lake_t *l, slice_t tenant, const otlp_metrics_t *m, uint64_t seq);
+/* A durable WAL record `seq` could not be appended (after retrying): the lake freezes
+ * (publishes nothing more, appends fail with ORASI_EUNAVAILABLE, lake_healthy() is 0)
+ * so that a restart replays the record from the WAL instead of losing or duplicating
+ * it. */
+void lake_hold(lake_t *l, uint64_t seq);
+/* 0 after lake_hold or a simulated crash: not ready. */
+int lake_healthy(lake_t *l);
 /* Record that `seq` holds nothing for the lake (an empty request): lets the published
  * seq advance past it. */
 void lake_note_seq(lake_t *l, uint64_t seq);

@@ -33,6 +33,12 @@ typedef struct ingest_batch {
     slice_t raw_pb;    /* the original protobuf bytes when the request was protobuf, else empty */
     const void *model; /* otlp_traces_t / otlp_metrics_t / otlp_logs_t, by signal */
     uint64_t items;    /* accepted items (spans, data points, log records) */
+    /* The event loop of the submitting thread (http_req_loop(req)). A sink that answers
+     * later from another thread (the lake sink answers from the WAL's writer thread)
+     * posts done() to this loop with loop_post, so done always runs on the receiver's
+     * loop. NULL: such a sink calls done() directly from its own thread; only callers
+     * whose done is thread-safe (tests) may leave it NULL. */
+    struct loop *loop;
 } ingest_batch_t;
 
 typedef void (*sink_done_fn)(void *ud, int result, uint32_t retry_after_s);
@@ -54,5 +60,16 @@ struct sink {
  * orasi_sink_items_total{sink="count",signal}. Caller owns the result. */
 sink_t *sink_count_create(void);
 uint64_t sink_count_items(sink_t *s, enum otlp_signal sig);
+
+/* The lake sink (sink_lake.c): write-ahead log in <data_dir>/wal, then the Parquet lake
+ * (lake.h) in <data_dir>/lake with its catalog. submit() appends the request's protobuf
+ * (re-encoded from the model for JSON / remote write) to the WAL; once it is durable the
+ * model is appended to the lake buffers and done(0) is posted to batch->loop. Results:
+ * ORASI_EBUSY while recovering (WAL replay at start; ready() is 0), ORASI_EFULL when the
+ * WAL or the lake buffers are at their cap (429), ORASI_EUNAVAILABLE when the disk is
+ * full or the lake is frozen (503). flush() publishes everything buffered. `o` is
+ * copied (o->data_dir must be set). NULL with a message in err on failure. */
+struct lake_options;
+sink_t *sink_lake_create(const struct lake_options *o, char *err, size_t errlen);
 
 #endif

@@ -679,24 +679,50 @@ static void test_empty_records_advance_seq(void **state)
     free(dir);
 }
 
-/* A failed append (allocation failure mid-row) must hold the published seq back. */
-static void test_failed_append_holds_seq(void **state)
+/* A failed append (allocation failure mid-record) leaves nothing behind, can be retried,
+ * and lake_hold freezes publication so a restart replays the record. */
+static void test_failed_append_is_atomic(void **state)
 {
     (void)state;
     char *dir = tl_tmpdir();
     lake_t *l = open_lake(dir, NULL);
     arena_t *a = arena_create(1 << 16, 0);
     append_records(l, a, 1, 2);
-    otlp_traces_t m = tl_traces(a, "svc", 2000, T0, 1000, 77);
-    orasi_alloc_fail_after(20);
-    int rc = lake_append_traces(l, tl_s("t"), &m, 3);
-    orasi_alloc_fail_after(-1);
-    assert_int_equal(rc, ORASI_ENOMEM);
-    append_records(l, a, 4, 1);
+    otlp_traces_t m = tl_traces(a, "svc", 2000, T0 + 5 * HOUR, 1000, 77);
+    /* fail at every allocation count in turn for a while: never a partial record */
+    for (long n = 0; n < 40; n++) {
+        orasi_alloc_fail_after(n);
+        int rc = lake_append_traces(l, tl_s("t"), &m, 3);
+        orasi_alloc_fail_after(-1);
+        struct lake_stats st;
+        lake_stats(l, &st);
+        if (rc == 0) {
+            assert_int_equal(st.rows_buffered, 2020);
+            break;
+        }
+        assert_int_equal(rc, ORASI_ENOMEM);
+        assert_int_equal(st.rows_buffered, 20);
+    }
     assert_int_equal(lake_flush(l, 0), 0);
     struct lake_stats st;
     lake_stats(l, &st);
-    assert_int_equal(st.published_seq, 2);
+    assert_int_equal(st.published_seq, 3);
+    assert_int_equal(st.rows_published, 2020);
+
+    /* record 4 fails for good: hold it; nothing after it is accepted or published */
+    append_records(l, a, 4, 1);
+    lake_hold(l, 5);
+    assert_false(lake_healthy(l));
+    otlp_traces_t m6 = tl_traces(a, "svc", 3, T0, 1000, 99);
+    assert_int_equal(lake_append_traces(l, tl_s("t"), &m6, 6), ORASI_EUNAVAILABLE);
+    assert_int_equal(lake_flush(l, 0), ORASI_EUNAVAILABLE);
+    lake_stats(l, &st);
+    assert_int_equal(st.published_seq, 3);
+    lake_close(l);
+    /* after the restart the WAL would replay from 4 */
+    l = open_lake(dir, NULL);
+    assert_int_equal(lake_published_seq(l), 3);
+    assert_true(lake_healthy(l));
     arena_destroy(a);
     lake_close(l);
     tl_rmrf(dir);
@@ -833,7 +859,7 @@ int main(void)
         cmocka_unit_test_teardown(test_partitions_and_sort, teardown),
         cmocka_unit_test_teardown(test_crash_before_commit_and_replay, teardown),
         cmocka_unit_test_teardown(test_empty_records_advance_seq, teardown),
-        cmocka_unit_test_teardown(test_failed_append_holds_seq, teardown),
+        cmocka_unit_test_teardown(test_failed_append_is_atomic, teardown),
         cmocka_unit_test_teardown(test_retention, teardown),
         cmocka_unit_test_teardown(test_any_text, teardown),
         cmocka_unit_test_teardown(test_bloom_rate, teardown),

@@ -1,0 +1,392 @@
+/*
+ * sink_lake.c — the lake sink: write-ahead log, then Parquet lake (see sink.h, lake.h).
+ *
+ * WAL RECORD (type SINK_LAKE_WAL_TYPE + signal), payload:
+ *   0    u8      version (1)
+ *   1    u8      signal (enum otlp_signal: 0 traces, 1 metrics, 2 logs)
+ *   2    u8      tenant length n (1..64)
+ *   3    u8[n]   tenant ([A-Za-z0-9_.-], validated by the receiver)
+ *   3+n  ...     Export{Trace,Metrics,Logs}ServiceRequest protobuf: the request's own
+ *                bytes, or the model re-encoded (otlp_pb_encode_*) for JSON and remote
+ *                write requests
+ *
+ * Flow of one request: submit() (receiver's loop) -> wal_append -> group commit ->
+ * callback on the WAL writer thread: the model (still valid: done() has not run) is
+ * appended to the lake buffers under the record's seq, then done(0) is posted to the
+ * receiver's loop (batch->loop). The flusher publishes Parquet files and the seq they
+ * cover in one catalog transaction, then checkpoints the WAL (lake.h).
+ *
+ * Recovery: at create, a thread replays the WAL from max(catalog seq, WAL checkpoint)+1
+ * into the buffers (decoding each record with otlp_pb_decode_*), in order; until it is
+ * done ready() is 0 and submit answers ORASI_EBUSY (503), so no new record can be
+ * appended to the buffers out of order.
+ */
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "lake/lake.h"
+#include "net/loop.h"
+#include "otlp/otlp_pb.h"
+#include "pipeline/sink.h"
+#include "wal/wal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define SINK_LAKE_WAL_TYPE 0x10
+#define SINK_LAKE_VERSION 1
+#define APPEND_RETRY_NS (100 * 1000000ull)
+#define APPEND_RETRY_MAX 600 /* ~60 s of waiting for the flusher to free memory */
+
+struct sink_lake {
+    sink_t base; /* first */
+    lake_t *lake;
+    wal_t *wal;
+    _Atomic int ready;
+    _Atomic int closing;
+    _Atomic int wal_open;
+    pthread_t recovery;
+    int recovery_started;
+    uint64_t max_record;
+    metric_t *items[3];
+};
+
+/* One submitted request between wal_append and its callback. */
+struct sink_lake_call {
+    struct sink_lake *s;
+    enum otlp_signal signal;
+    const void *model;
+    slice_t tenant;
+    uint64_t items;
+    sink_done_fn done;
+    void *ud;
+    loop_t *loop;
+    int result;
+};
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    nanosleep(&ts, NULL);
+}
+
+/* Append a model to the lake under `seq`, waiting out transient failures (buffers at
+ * their cap while the flusher writes). A record that still fails freezes the lake:
+ * it is durable in the WAL and a restart replays it. */
+static void append_model(struct sink_lake *s, enum otlp_signal sig, slice_t tenant,
+                         const void *model, uint64_t seq)
+{
+    int rc = ORASI_EINTERNAL;
+    for (int attempt = 0; attempt < APPEND_RETRY_MAX; attempt++) {
+        if (sig == OTLP_TRACES)
+            rc = lake_append_traces(s->lake, tenant, model, seq);
+        else if (sig == OTLP_METRICS)
+            rc = lake_append_metrics(s->lake, tenant, model, seq);
+        else
+            rc = lake_append_logs(s->lake, tenant, model, seq);
+        if (rc != ORASI_ENOMEM && rc != ORASI_ETOOBIG && rc != ORASI_EFULL)
+            break;
+        if (attempt == 0)
+            LOG_W("lake-sink", "lake buffers full (%s), waiting for the flusher",
+                  orasi_strerror(rc));
+        lake_flush(s->lake, clock_mono_ns() + APPEND_RETRY_NS);
+        sleep_ns(APPEND_RETRY_NS / 10);
+    }
+    if (rc && rc != ORASI_EUNAVAILABLE)
+        LOG_E("lake-sink", "record %llu not added to the lake: %s", (unsigned long long)seq,
+              orasi_strerror(rc));
+    if (rc)
+        lake_hold(s->lake, seq);
+}
+
+static void call_done(void *arg)
+{
+    struct sink_lake_call *c = arg;
+    c->done(c->ud, c->result, c->result ? 1 : 0);
+    orasi_free(c);
+}
+
+/* WAL writer thread: the record is durable (or failed). */
+static void on_durable(void *ud, int result, uint64_t seq)
+{
+    struct sink_lake_call *c = ud;
+    struct sink_lake *s = c->s;
+    if (result == 0) {
+        append_model(s, c->signal, c->tenant, c->model, seq);
+        metric_add(s->items[c->signal], (double)c->items);
+    } else {
+        LOG_W("lake-sink", "WAL append failed: %s", orasi_strerror(result));
+        /* disk full is a condition of this node: 503, the client may go elsewhere */
+        if (result == ORASI_ENOSPC || result == ORASI_EIO)
+            result = ORASI_EUNAVAILABLE;
+    }
+    c->result = result;
+    if (!c->loop) {
+        call_done(c);
+        return;
+    }
+    /* The answer must run on the receiver's loop; a failed post (out of memory) is
+     * retried: dropping it would leave a client waiting forever. */
+    while (loop_post(c->loop, call_done, c) != 0)
+        sleep_ns(1000000);
+}
+
+static int encode(const ingest_batch_t *b, buf_t *out)
+{
+    uint8_t hdr[3 + 64];
+    if (b->tenant.len == 0 || b->tenant.len > 64)
+        return ORASI_EINVAL;
+    hdr[0] = SINK_LAKE_VERSION;
+    hdr[1] = (uint8_t)b->signal;
+    hdr[2] = (uint8_t)b->tenant.len;
+    memcpy(hdr + 3, b->tenant.p, b->tenant.len);
+    int rc = buf_append(out, hdr, 3 + b->tenant.len);
+    if (rc)
+        return rc;
+    if (b->raw_pb.len)
+        return buf_append_slice(out, b->raw_pb);
+    switch (b->signal) {
+    case OTLP_TRACES:
+        return otlp_pb_encode_traces(b->model, out);
+    case OTLP_METRICS:
+        return otlp_pb_encode_metrics(b->model, out);
+    case OTLP_LOGS:
+        return otlp_pb_encode_logs(b->model, out);
+    }
+    return ORASI_EINVAL;
+}
+
+static void sink_lake_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn done, void *ud)
+{
+    struct sink_lake *s = (struct sink_lake *)base;
+    buf_t payload;
+    if (!atomic_load(&s->ready)) {
+        done(ud, ORASI_EBUSY, 1);
+        return;
+    }
+    if (!lake_healthy(s->lake)) {
+        done(ud, ORASI_EUNAVAILABLE, 5);
+        return;
+    }
+    if (lake_full(s->lake)) {
+        done(ud, ORASI_EFULL, 1);
+        return;
+    }
+    struct sink_lake_call *c = orasi_calloc(1, sizeof(*c));
+    if (!c) {
+        done(ud, ORASI_ENOMEM, 1);
+        return;
+    }
+    *c = (struct sink_lake_call){s, b->signal, b->model, b->tenant, b->items, done, ud,
+                                 (loop_t *)b->loop, 0};
+    buf_init(&payload, s->max_record);
+    int rc = encode(b, &payload);
+    if (!rc)
+        rc = wal_append(s->wal, (uint8_t)(SINK_LAKE_WAL_TYPE + b->signal), payload.data,
+                        payload.len, on_durable, c);
+    buf_free(&payload);
+    if (rc) {
+        orasi_free(c);
+        if (rc != ORASI_EFULL)
+            LOG_W("lake-sink", "cannot log the request: %s", orasi_strerror(rc));
+        done(ud, rc == ORASI_EFULL ? ORASI_EFULL : rc == ORASI_ECLOSED ? ORASI_EUNAVAILABLE : rc,
+             1);
+    }
+}
+
+/* ---- recovery ----------------------------------------------------------------------------- */
+
+/* Decode one WAL record and append it. Undecodable records (never written by this
+ * sink) are skipped with an error log, and their seq is noted so it can be published. */
+static int replay_record(struct sink_lake *s, arena_t *a, uint64_t seq, uint8_t type,
+                         slice_t p)
+{
+    if (type < SINK_LAKE_WAL_TYPE || type > SINK_LAKE_WAL_TYPE + 2 || p.len < 3 ||
+        p.p[0] != SINK_LAKE_VERSION || p.p[1] > 2 || p.p[2] == 0 || p.p[2] > 64 ||
+        p.len < 3u + p.p[2]) {
+        LOG_E("lake-sink", "WAL record %llu is not a lake record, skipped",
+              (unsigned long long)seq);
+        lake_note_seq(s->lake, seq);
+        return 0;
+    }
+    enum otlp_signal sig = (enum otlp_signal)p.p[1];
+    slice_t tenant = slice_make(p.p + 3, p.p[2]);
+    slice_t body = slice_make(p.p + 3 + p.p[2], p.len - 3 - p.p[2]);
+    union {
+        otlp_traces_t t;
+        otlp_metrics_t m;
+        otlp_logs_t l;
+    } u;
+    int rc;
+    arena_reset(a);
+    if (sig == OTLP_TRACES)
+        rc = otlp_pb_decode_traces(body, a, &u.t);
+    else if (sig == OTLP_METRICS)
+        rc = otlp_pb_decode_metrics(body, a, &u.m);
+    else
+        rc = otlp_pb_decode_logs(body, a, &u.l);
+    if (rc == ORASI_ENOMEM)
+        return rc;
+    if (rc) {
+        LOG_E("lake-sink", "WAL record %llu does not decode (%s), skipped",
+              (unsigned long long)seq, orasi_strerror(rc));
+        lake_note_seq(s->lake, seq);
+        return 0;
+    }
+    append_model(s, sig, tenant, &u, seq);
+    return 0;
+}
+
+static void *recovery_main(void *arg)
+{
+    struct sink_lake *s = arg;
+    wal_cursor_t *cur = NULL;
+    arena_t *a = arena_create(1 << 20, 0);
+    uint64_t from = lake_published_seq(s->lake);
+    if (wal_checkpoint_seq(s->wal) > from)
+        from = wal_checkpoint_seq(s->wal);
+    uint64_t n = 0, t0 = clock_mono_ns();
+    int rc = a ? wal_cursor_open(s->wal, &cur) : ORASI_ENOMEM;
+    if (!rc)
+        rc = wal_cursor_seek(cur, from + 1);
+    while (!rc && !atomic_load(&s->closing)) {
+        uint64_t seq;
+        uint8_t type;
+        slice_t p;
+        int r = wal_cursor_next(cur, &seq, &type, &p);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        if (seq <= from)
+            continue;
+        rc = replay_record(s, a, seq, type, p);
+        n++;
+    }
+    if (cur)
+        wal_cursor_close(cur);
+    arena_destroy(a);
+    if (rc) {
+        /* Without the replay the buffers would miss records: stay not ready. */
+        LOG_E("lake-sink", "WAL replay failed after %llu records: %s", (unsigned long long)n,
+              orasi_strerror(rc));
+        return NULL;
+    }
+    LOG_I("lake-sink", "replayed %llu WAL records after seq %llu in %.3f s",
+          (unsigned long long)n, (unsigned long long)from,
+          (double)(clock_mono_ns() - t0) / 1e9);
+    atomic_store(&s->ready, 1);
+    return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+static int checkpoint_cb(void *ud, uint64_t seq)
+{
+    struct sink_lake *s = ud;
+    if (!atomic_load(&s->wal_open))
+        return 0; /* closing: the catalog's seq covers it at the next start */
+    return wal_checkpoint(s->wal, seq);
+}
+
+static int sink_lake_flush(sink_t *base, uint64_t deadline_ns)
+{
+    struct sink_lake *s = (struct sink_lake *)base;
+    return lake_flush(s->lake, deadline_ns);
+}
+
+static int sink_lake_ready(sink_t *base)
+{
+    struct sink_lake *s = (struct sink_lake *)base;
+    return atomic_load(&s->ready) && lake_healthy(s->lake);
+}
+
+static void sink_lake_destroy(sink_t *base)
+{
+    struct sink_lake *s = (struct sink_lake *)base;
+    if (!s)
+        return;
+    atomic_store(&s->closing, 1);
+    if (s->recovery_started)
+        pthread_join(s->recovery, NULL);
+    /* Publish while the WAL can still be checkpointed, then let the WAL finish its
+     * queue (callbacks append to the lake), then the lake's final flush. */
+    if (s->lake && atomic_load(&s->ready))
+        lake_flush(s->lake, clock_mono_ns() + 60 * 1000000000ull);
+    if (s->wal) {
+        wal_close(s->wal);
+        atomic_store(&s->wal_open, 0);
+    }
+    lake_close(s->lake);
+    orasi_free(s);
+}
+
+sink_t *sink_lake_create(const struct lake_options *o, char *err, size_t errlen)
+{
+    char wal_dir[4096];
+    struct lake_options lo;
+    struct sink_lake *s = orasi_calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "lake sink: out of memory");
+        return NULL;
+    }
+    s->base.name = "lake";
+    s->base.submit = sink_lake_submit;
+    s->base.flush = sink_lake_flush;
+    s->base.destroy = sink_lake_destroy;
+    s->base.ready = sink_lake_ready;
+    if (!o || !o->data_dir) {
+        snprintf(err, errlen, "lake sink: data_dir is required");
+        goto fail;
+    }
+    lo = *o;
+    lo.checkpoint = checkpoint_cb;
+    lo.checkpoint_ud = s;
+    if (lake_open(&lo, &s->lake, err, errlen))
+        goto fail;
+    wal_options_t wo;
+    wal_options_default(&wo);
+    wo.sync = o->wal_sync == 1 ? WAL_SYNC_OS : o->wal_sync == 2 ? WAL_SYNC_NONE : WAL_SYNC_FSYNC;
+    if (o->wal_max_bytes)
+        wo.max_bytes = o->wal_max_bytes;
+    if (o->wal_segment_bytes)
+        wo.segment_bytes = o->wal_segment_bytes;
+    wo.metrics_name = "lake";
+    s->max_record = wo.max_record_bytes;
+    int n = snprintf(wal_dir, sizeof(wal_dir), "%s/wal", o->data_dir);
+    if (n < 0 || (size_t)n >= sizeof(wal_dir)) {
+        snprintf(err, errlen, "lake sink: data_dir too long");
+        goto fail;
+    }
+    if (wal_open(wal_dir, &wo, &s->wal, err, errlen))
+        goto fail;
+    atomic_store(&s->wal_open, 1);
+    if (wal_last_seq(s->wal) < lake_published_seq(s->lake))
+        LOG_W("lake-sink",
+              "the WAL (last seq %llu) is behind the catalog (seq %llu): was %s replaced?",
+              (unsigned long long)wal_last_seq(s->wal),
+              (unsigned long long)lake_published_seq(s->lake), wal_dir);
+    metric_family_t *f = metrics_counter("orasi_sink_items_total",
+                                         "Items delivered to a sink, by sink and signal", 2,
+                                         (const char *[]){"sink", "signal"});
+    static const char *const sig[] = {"traces", "metrics", "logs"};
+    for (int i = 0; i < 3 && f; i++)
+        s->items[i] = metric_series(f, (const char *[]){"lake", sig[i]});
+    if (pthread_create(&s->recovery, NULL, recovery_main, s) != 0) {
+        snprintf(err, errlen, "lake sink: cannot start the recovery thread");
+        goto fail;
+    }
+    s->recovery_started = 1;
+    return &s->base;
+fail:
+    sink_lake_destroy(&s->base);
+    return NULL;
+}
