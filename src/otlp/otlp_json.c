@@ -1443,9 +1443,10 @@ static int oj_begin(struct oj *c, slice_t body, arena_t *a, const char *list, ui
         if (m)
             snprintf(m, sizeof(e.msg) + 32, "invalid JSON: %s", e.msg);
         c->err = m ? m : "invalid JSON";
-        /* depth / size / UTF-8 limits are all "this body is not acceptable": the same
-         * single code the protobuf decoder uses, so receivers map it to 400 alike */
-        return ORASI_EPARSE;
+        /* Too many tokens / bytes is "request too large" (the receiver answers 413);
+         * everything else, depth included, is a malformed body (400), the code the
+         * protobuf decoder uses. */
+        return rc == ORASI_ETOOBIG ? ORASI_ETOOBIG : ORASI_EPARSE;
     }
     const struct oj_field f[] = {{list, arr}};
     if ((rc = oj_fields(c, 0, "request", f, 1)) < 0)

@@ -15,8 +15,9 @@
  * Validation and rejection are those of the protobuf decoder (see otlp_model.h):
  *   - whole request fails (ORASI_EPARSE, HTTP 400): JSON syntax errors, a value of the
  *     wrong JSON type for a known field, an unknown enum name, bad base64, an integer out
- *     of range, JSON nesting over 1024 levels, input over 64 MiB or 4 Mi tokens, more
- *     than one field of a oneof set (all ORASI_EPARSE, as in otlp_pb.h);
+ *     of range, JSON nesting over 1024 levels, more than one field of a oneof set (all
+ *     ORASI_EPARSE, as in otlp_pb.h); input over 64 MiB or over 4 Mi JSON tokens
+ *     (ORASI_ETOOBIG: answer 413);
  *   - the ITEM (span / data point / log record) is rejected and counted: an id with the
  *     wrong length or non-hex characters, a missing required id, invalid UTF-8 in any
  *     string inside it (including lone \u surrogates), AnyValue nesting deeper than
@@ -40,7 +41,8 @@
 
 /* Decode an OTLP/JSON Export*ServiceRequest body. `out` is overwritten; its arrays and
  * strings are owned by `a`. Returns 0 (possibly with out->rejected > 0), ORASI_EPARSE
- * (answer 400) or ORASI_ENOMEM (arena cap or OOM), with out->reject_msg set to the reason;
+ * (answer 400), ORASI_ETOOBIG (413) or ORASI_ENOMEM (arena cap or OOM), with
+ * out->reject_msg set to the reason;
  * on failure the model content is unspecified. */
 int otlp_json_decode_traces(slice_t body, arena_t *a, otlp_traces_t *out);
 int otlp_json_decode_metrics(slice_t body, arena_t *a, otlp_metrics_t *out);

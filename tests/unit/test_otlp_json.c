@@ -462,6 +462,26 @@ static void test_request_errors(void **state)
     arena_destroy(a);
 }
 
+/* Limits of the JSON layer: size is ETOOBIG (413), nesting is EPARSE (400). */
+static void test_json_limits(void **state)
+{
+    arena_t *a = arena_create(0, 0);
+    otlp_logs_t l;
+    /* 4 Mi tokens: a flat array of 0s in an ignored field */
+    size_t n = 0, cap = 9u << 20;
+    char *d = malloc(cap);
+    n += (size_t)sprintf(d, "{\"x\":[0");
+    while (n < cap - 16) {
+        d[n++] = ',';
+        d[n++] = '0';
+    }
+    n += (size_t)sprintf(d + n, "]}");
+    assert_int_equal(otlp_json_decode_logs(slice_make(d, n), a, &l), ORASI_ETOOBIG);
+    assert_non_null(strstr(l.reject_msg, "too many tokens"));
+    free(d);
+    arena_destroy(a);
+}
+
 static void test_empty_and_null(void **state)
 {
     arena_t *a = arena_create(0, 0);
@@ -969,6 +989,7 @@ int main(void)
         cmocka_unit_test(test_anyvalue_forms),
         cmocka_unit_test(test_request_errors),
         cmocka_unit_test(test_empty_and_null),
+        cmocka_unit_test(test_json_limits),
         cmocka_unit_test(test_snake_case),
         cmocka_unit_test(test_item_rejection),
         cmocka_unit_test(test_nesting),
