@@ -782,7 +782,7 @@ static void test_writer_cap_and_backpatch(void **state)
     assert_int_equal(w.err, 0);
     pb_reader_t r = pb_reader(buf_slice(&b));
     uint32_t f, wt;
-    slice_t s, inner;
+    slice_t s = {NULL, 0}, inner = {NULL, 0};
     assert_int_equal(pb_read_tag(&r, &f, &wt), 0);
     assert_int_equal(f, 3);
     assert_int_equal(pb_read_bytes(&r, &s), 0);
@@ -1510,6 +1510,62 @@ static void test_arena_cap(void **state)
     buf_free(&b);
 }
 
+/* Worst-case amplification bodies decode within otlp_pb_arena_cap_hint(len). */
+static void test_arena_cap_hint(void **state)
+{
+    (void)state;
+    /* a span of 2 bytes each (rejected: no ids, but its slot is sized by the pre-pass);
+     * an accepted span with empty attributes; an exponential histogram of empty points */
+    static const uint8_t shapes[][3] = {{0x12, 0x00, 0}, {0x4a, 0x00, 0}, {0x0a, 0x00, 0}};
+    for (int k = 0; k < 3; k++) {
+        buf_t inner, mid, req;
+        buf_init(&inner, MAXBODY);
+        buf_init(&mid, MAXBODY);
+        buf_init(&req, MAXBODY);
+        pb_writer_t w;
+        pb_writer_init(&w, &inner);
+        uint8_t id[16];
+        memset(id, 7, sizeof(id));
+        if (k == 1) {
+            pb_w_bytes(&w, 1, id, 16);
+            pb_w_bytes(&w, 2, id, 8);
+        }
+        for (int i = 0; i < 20000; i++)
+            pb_w_raw(&w, shapes[k], 2);
+        pb_writer_init(&w, &mid);
+        if (k == 0) {
+            pb_w_raw(&w, inner.data, inner.len); /* spans directly in ScopeSpans */
+        } else if (k == 1) {
+            pb_w_bytes(&w, 2, inner.data, inner.len); /* one span full of attributes */
+        } else {
+            size_t m = pb_w_begin(&w, 2);             /* Metric */
+            pb_w_bytes(&w, 10, inner.data, inner.len); /* ExponentialHistogram */
+            pb_w_end(&w, m);
+        }
+        pb_writer_init(&w, &req);
+        size_t m1 = pb_w_begin(&w, 1);
+        pb_w_bytes(&w, 2, mid.data, mid.len);
+        pb_w_end(&w, m1);
+        assert_int_equal(w.err, 0);
+        enum otlp_signal sig = k == 2 ? OTLP_METRICS : OTLP_TRACES;
+        size_t cap = otlp_pb_arena_cap_hint(req.len);
+        arena_t *a = arena_create(64 * 1024, cap);
+        res_t r = run_decode(sig, buf_slice(&req), a);
+        assert_int_equal(r.rc, 0);
+        assert_int_equal(r.items + r.rejected, k == 1 ? 1 : 20000);
+        assert_true(arena_used(a) <= cap);
+        arena_destroy(a);
+        /* and a much smaller cap really is too small (the hint is not vacuous) */
+        a = arena_create(64 * 1024, req.len * 4);
+        assert_int_equal(run_decode(sig, buf_slice(&req), a).rc, ORASI_ENOMEM);
+        arena_destroy(a);
+        buf_free(&inner);
+        buf_free(&mid);
+        buf_free(&req);
+    }
+    assert_true(otlp_pb_arena_cap_hint(SIZE_MAX) == SIZE_MAX);
+}
+
 /* Fail every allocation in turn: a clean ORASI_ENOMEM each time, nothing leaked (ASan). */
 static void test_alloc_failure(void **state)
 {
@@ -1717,6 +1773,7 @@ int main(void)
         cmocka_unit_test(test_unknown_fields_and_encodings),
         cmocka_unit_test(test_mutations_agree),
         cmocka_unit_test(test_arena_cap),
+        cmocka_unit_test(test_arena_cap_hint),
         cmocka_unit_test(test_alloc_failure),
         cmocka_unit_test(test_responses),
         cmocka_unit_test(test_sdk_bodies),
