@@ -209,10 +209,11 @@ fail:
 }
 
 /* Answer before the request is complete (limits, routing). Further DATA is ignored and
- * the stream is reset with NO_ERROR once the answer is sent. */
+ * discarded (see h2_on_data_chunk). */
 static void h2_early(struct http_req *req, int status)
 {
     req->early = 1;
+    req->discard = req->w->srv->cfg.max_body_bytes;
     if (req->proto == HTTP_PROTO_GRPC) {
         int code = status == 413 || status == 431 ? GRPC_RESOURCE_EXHAUSTED
                    : status == 404 || status == 405 ? GRPC_UNIMPLEMENTED
@@ -352,12 +353,14 @@ static void h2_headers_done(struct http_conn *c, struct http_req *req)
     if (grpc) {
         if (!req->route) {
             req->early = 1;
+            req->discard = cfg->max_body_bytes;
             grpc_error(req, GRPC_UNIMPLEMENTED, "unknown method");
             return;
         }
         slice_t enc = http_req_header(req, "grpc-encoding");
         if (enc.len && !slice_eq_cstr(enc, "identity") && !slice_eq_cstr(enc, "gzip")) {
             req->early = 1;
+            req->discard = cfg->max_body_bytes;
             http_resp_header(req, "grpc-accept-encoding", "identity,gzip");
             grpc_error(req, GRPC_UNIMPLEMENTED, "unsupported grpc-encoding");
             return;
@@ -367,6 +370,7 @@ static void h2_headers_done(struct http_conn *c, struct http_req *req)
         if (to.len) {
             if (grpc_timeout_parse(to, &ns) < 0) {
                 req->early = 1;
+                req->discard = cfg->max_body_bytes;
                 grpc_error(req, GRPC_INTERNAL, "malformed grpc-timeout");
                 return;
             }
@@ -436,28 +440,29 @@ static int h2_on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t str
                             const uint8_t *data, size_t len, void *user_data)
 {
     struct http_req *req = nghttp2_session_get_stream_user_data(session, stream_id);
-    if (!req || req->state != REQ_RECV || req->early)
+    if (!req)
+        return 0;
+    if (req->early) {
+        /* Answered early (413, 404...): discard the rest of the body, up to a budget,
+         * so clients that finish their upload before reading (curl 7.88) still see the
+         * answer; past the budget, RST_STREAM(NO_ERROR) as RFC 9113 8.1 allows. */
+        if (req->discard < len) {
+            if (!nghttp2_session_get_stream_remote_close(session, stream_id))
+                nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id,
+                                          NGHTTP2_NO_ERROR);
+            req->discard = 0;
+        } else {
+            req->discard -= len;
+        }
+        return 0;
+    }
+    if (req->state != REQ_RECV)
         return 0;
     int rc = buf_append(&req->raw, data, len);
     if (rc == ORASI_ETOOBIG)
         h2_early(req, 413);
     else if (rc < 0)
         h2_early(req, 503);
-    return 0;
-}
-
-static int h2_on_frame_send(nghttp2_session *session, const nghttp2_frame *frame,
-                            void *user_data)
-{
-    /* an early answer is out: tell the client to stop sending the body (RFC 9113 8.1) */
-    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
-        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-        struct http_req *req = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-        if (req && req->early && nghttp2_session_get_stream_remote_close(session,
-                                                                          frame->hd.stream_id) == 0)
-            nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                                      NGHTTP2_NO_ERROR);
-    }
     return 0;
 }
 
@@ -490,7 +495,6 @@ void *h2_callbacks_new(void)
     nghttp2_session_callbacks_set_on_header_callback(cbs, h2_on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_on_data_chunk);
-    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, h2_on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_on_stream_close);
     return cbs;
 }

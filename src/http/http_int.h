@@ -207,6 +207,7 @@ struct http_req {
     int counted; /* in srv->inflight */
     int stream_gone; /* h2 stream closed before the answer */
     int early;       /* answered before the body was complete */
+    size_t discard;  /* h2, early: body bytes still accepted (and dropped) */
     int32_t stream_id;
     int status;
     slice_t method, path, query;

@@ -256,7 +256,7 @@ static void tresp_free(struct tresp *r)
 }
 
 /* 1 when the server closed the connection (EOF or reset) within timeout_ms. */
-static int tcli_closed(struct tcli *c, int timeout_ms)
+__attribute__((unused)) static int tcli_closed(struct tcli *c, int timeout_ms)
 {
     uint64_t deadline = clock_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
     while (clock_mono_ns() < deadline) {
@@ -267,7 +267,7 @@ static int tcli_closed(struct tcli *c, int timeout_ms)
     return 0;
 }
 
-static int thead_has(const struct tresp *r, const char *needle)
+__attribute__((unused)) static int thead_has(const struct tresp *r, const char *needle)
 {
     return strcasestr(r->head, needle) != NULL;
 }
