@@ -167,7 +167,9 @@ static int prw_series(prw_t *p, slice_t s, otlp_metric_t *m)
     if (n_hist)
         prw_reject(p, n_hist, R_HIST);
     if (why) {
-        prw_reject(p, np ? np : (n_hist ? 0 : 1), why);
+        /* the accepted samples become rejected; a series with nothing in it at all still
+         * counts once, so that it shows up */
+        prw_reject(p, np ? np : (n_samples || n_hist ? 0 : 1), why);
         np = 0;
     }
     for (size_t i = 0; i < np; i++)
