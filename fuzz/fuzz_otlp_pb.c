@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FZ_CHECK(c)                                                                        \
-    do {                                                                                   \
-        if (!(c))                                                                          \
-            abort();                                                                       \
+#define FZ_CHECK(c)                                                                                \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 typedef struct {
@@ -79,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FZ_CHECK(d.items == sc.n_items && d.rejected == sc.rejected);
                 fz_res_t d2 = fz_decode(sig, buf_slice(&e1), a, &e2);
                 FZ_CHECK(d2.rc == 0 && d2.rejected == 0 && d2.items == d.items);
-                FZ_CHECK(e1.len == e2.len && (e1.len == 0 || memcmp(e1.data, e2.data, e1.len) == 0));
+                FZ_CHECK(e1.len == e2.len &&
+                         (e1.len == 0 || memcmp(e1.data, e2.data, e1.len) == 0));
             } else {
                 FZ_CHECK(d.msg != NULL);
             }

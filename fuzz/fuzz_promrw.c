@@ -15,10 +15,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define FZ_CHECK(c)                                                                        \
-    do {                                                                                   \
-        if (!(c))                                                                          \
-            abort();                                                                       \
+#define FZ_CHECK(c)                                                                                \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 static size_t fz_points(const otlp_metrics_t *m)

@@ -66,7 +66,8 @@ static int bench_build(buf_t *out)
         {SLICE_LIT("exception.type"), any_str("TimeoutError")},
         {SLICE_LIT("exception.message"), any_str("upstream request timed out after 3000 ms")},
     };
-    otlp_event_t ev = {.time_unix_nano = 1700000000500000000ull, .name = SLICE_LIT("exception"),
+    otlp_event_t ev = {.time_unix_nano = 1700000000500000000ull,
+                       .name = SLICE_LIT("exception"),
                        .attrs = {ev_attrs, 2}};
     static otlp_span_t spans[BENCH_SPANS];
     uint64_t rnd = 0x9e3779b97f4a7c15ull;
@@ -93,14 +94,17 @@ static int bench_build(buf_t *out)
         otlp_kv_t *a = attrs[i];
         a[0] = (otlp_kv_t){SLICE_LIT("http.request.method"), any_str("GET")};
         a[1] = (otlp_kv_t){SLICE_LIT("http.route"), any_str(route)};
-        a[2] = (otlp_kv_t){SLICE_LIT("http.response.status_code"), any_int(200 + (i % 7 == 0) * 300)};
+        a[2] =
+            (otlp_kv_t){SLICE_LIT("http.response.status_code"), any_int(200 + (i % 7 == 0) * 300)};
         a[3] = (otlp_kv_t){SLICE_LIT("url.scheme"), any_str("https")};
-        a[4] = (otlp_kv_t){SLICE_LIT("url.path"), any_str("/api/users/8f14e45fceea167a5a36dedd4bea2543")};
+        a[4] = (otlp_kv_t){SLICE_LIT("url.path"),
+                           any_str("/api/users/8f14e45fceea167a5a36dedd4bea2543")};
         a[5] = (otlp_kv_t){SLICE_LIT("server.address"), any_str("checkout.internal.example.com")};
         a[6] = (otlp_kv_t){SLICE_LIT("server.port"), any_int(8443)};
         a[7] = (otlp_kv_t){SLICE_LIT("network.protocol.version"), any_str("1.1")};
-        a[8] = (otlp_kv_t){SLICE_LIT("user_agent.original"),
-                           any_str("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)")};
+        a[8] = (otlp_kv_t){
+            SLICE_LIT("user_agent.original"),
+            any_str("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)")};
         a[9] = (otlp_kv_t){SLICE_LIT("client.address"), any_str("10.0.3.17")};
         sp->attrs = (otlp_attrs_t){a, BENCH_ATTRS};
         if (i % 10 == 9) {
@@ -161,8 +165,10 @@ int otlp_bench_decode(int iterations, FILE *out)
     double mb = (double)s.len * iterations / 1e6;
     double dd = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9, ds = t2 - t1 > 1e-9 ? t2 - t1 : 1e-9;
     fprintf(out, "request: %zu bytes, %d spans; %d iterations\n", s.len, BENCH_SPANS, iterations);
-    fprintf(out, "decode: %.1f MB/s, %.0f spans/s\n", mb / dd, BENCH_SPANS * (double)iterations / dd);
-    fprintf(out, "scan:   %.1f MB/s, %.0f spans/s\n", mb / ds, BENCH_SPANS * (double)iterations / ds);
+    fprintf(out, "decode: %.1f MB/s, %.0f spans/s\n", mb / dd,
+            BENCH_SPANS * (double)iterations / dd);
+    fprintf(out, "scan:   %.1f MB/s, %.0f spans/s\n", mb / ds,
+            BENCH_SPANS * (double)iterations / ds);
     rc = 0;
 out:
     arena_destroy(a);

@@ -188,13 +188,13 @@ typedef struct {
 
 /* trace.v1.Span — one ITEM */
 typedef struct {
-    otlp_trace_id_t trace_id;       /* always 16 bytes in accepted spans */
-    otlp_span_id_t span_id;         /* always 8 bytes in accepted spans */
-    otlp_span_id_t parent_span_id;  /* 0 (root span) or 8 bytes */
+    otlp_trace_id_t trace_id;      /* always 16 bytes in accepted spans */
+    otlp_span_id_t span_id;        /* always 8 bytes in accepted spans */
+    otlp_span_id_t parent_span_id; /* 0 (root span) or 8 bytes */
     slice_t trace_state;
-    uint32_t flags;                 /* fixed32: W3C trace flags + has-remote-parent bits */
+    uint32_t flags; /* fixed32: W3C trace flags + has-remote-parent bits */
     slice_t name;
-    int32_t kind;                   /* enum otlp_span_kind, unknown values kept */
+    int32_t kind; /* enum otlp_span_kind, unknown values kept */
     uint64_t start_time_unix_nano;
     uint64_t end_time_unix_nano;
     otlp_attrs_t attrs;
@@ -228,8 +228,8 @@ typedef struct {
 typedef struct {
     otlp_resource_spans_t *resource_spans;
     size_t n_resource_spans;
-    size_t n_items;      /* accepted spans (present in the arrays) */
-    size_t rejected;     /* rejected spans (omitted) */
+    size_t n_items;         /* accepted spans (present in the arrays) */
+    size_t rejected;        /* rejected spans (omitted) */
     const char *reject_msg; /* first rejection's reason, NUL-terminated; NULL if none */
 } otlp_traces_t;
 
@@ -258,7 +258,7 @@ enum otlp_temporality {
 typedef struct {
     otlp_attrs_t filtered_attrs;
     uint64_t time_unix_nano;
-    int is_int;               /* 1: as_int holds the value; 0: as_double (or neither set) */
+    int is_int; /* 1: as_int holds the value; 0: as_double (or neither set) */
     double as_double;
     int64_t as_int;
     otlp_span_id_t span_id;   /* 0 or 8 bytes */
@@ -290,7 +290,7 @@ typedef struct {
     uint64_t count;
     int has_sum, has_min, has_max;
     double sum, min, max;
-    otlp_u64s_t bucket_counts;   /* n = explicit_bounds.n + 1 when well formed (not enforced) */
+    otlp_u64s_t bucket_counts; /* n = explicit_bounds.n + 1 when well formed (not enforced) */
     otlp_f64s_t explicit_bounds;
     otlp_exemplars_t exemplars;
     uint32_t flags;
@@ -298,8 +298,8 @@ typedef struct {
 
 /* metrics.v1.ExponentialHistogramDataPoint.Buckets */
 typedef struct {
-    int32_t offset;              /* sint32 */
-    otlp_u64s_t bucket_counts;   /* packed varint uint64 on the wire */
+    int32_t offset;            /* sint32 */
+    otlp_u64s_t bucket_counts; /* packed varint uint64 on the wire */
 } otlp_exp_buckets_t;
 
 /* metrics.v1.ExponentialHistogramDataPoint — one ITEM */
@@ -310,7 +310,7 @@ typedef struct {
     uint64_t count;
     int has_sum, has_min, has_max;
     double sum, min, max;
-    int32_t scale;               /* sint32 */
+    int32_t scale; /* sint32 */
     uint64_t zero_count;
     double zero_threshold;
     otlp_exp_buckets_t positive;
@@ -344,14 +344,26 @@ typedef struct {
     slice_t description;
     slice_t unit;
     otlp_attrs_t metadata;
-    uint8_t type; /* enum otlp_metric_type */
+    uint8_t type;        /* enum otlp_metric_type */
     int32_t temporality; /* SUM, HISTOGRAM, EXP_HISTOGRAM; enum otlp_temporality */
     int is_monotonic;    /* SUM only */
     union {
-        struct { otlp_number_dp_t *v; size_t n; } number;       /* GAUGE, SUM */
-        struct { otlp_histogram_dp_t *v; size_t n; } histogram; /* HISTOGRAM */
-        struct { otlp_exp_histogram_dp_t *v; size_t n; } exp_histogram;
-        struct { otlp_summary_dp_t *v; size_t n; } summary;     /* SUMMARY */
+        struct {
+            otlp_number_dp_t *v;
+            size_t n;
+        } number; /* GAUGE, SUM */
+        struct {
+            otlp_histogram_dp_t *v;
+            size_t n;
+        } histogram; /* HISTOGRAM */
+        struct {
+            otlp_exp_histogram_dp_t *v;
+            size_t n;
+        } exp_histogram;
+        struct {
+            otlp_summary_dp_t *v;
+            size_t n;
+        } summary; /* SUMMARY */
     } points;
 } otlp_metric_t;
 
@@ -388,10 +400,10 @@ typedef struct {
     uint64_t observed_time_unix_nano;
     int32_t severity_number; /* logs.v1.SeverityNumber 0..24, unknown values kept */
     slice_t severity_text;
-    otlp_any_t body;         /* OTLP_ANY_EMPTY when absent */
+    otlp_any_t body; /* OTLP_ANY_EMPTY when absent */
     otlp_attrs_t attrs;
     uint32_t dropped_attributes_count;
-    uint32_t flags;          /* fixed32 */
+    uint32_t flags;           /* fixed32 */
     otlp_trace_id_t trace_id; /* 0 or 16 bytes */
     otlp_span_id_t span_id;   /* 0 or 8 bytes */
     slice_t event_name;

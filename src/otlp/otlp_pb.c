@@ -25,11 +25,11 @@
 #include <string.h>
 
 typedef struct {
-    arena_t *a;         /* NULL: scan mode (validate and count only) */
-    size_t items;       /* accepted items so far */
-    size_t rejected;    /* rejected items so far */
-    const char *msg;    /* first rejection reason */
-    const char *perr;   /* structural error, when the result is ORASI_EPARSE */
+    arena_t *a;       /* NULL: scan mode (validate and count only) */
+    size_t items;     /* accepted items so far */
+    size_t rejected;  /* rejected items so far */
+    const char *msg;  /* first rejection reason */
+    const char *perr; /* structural error, when the result is ORASI_EPARSE */
 } dctx_t;
 
 /* ---------------------------------------------------------------- helpers ----------- */
@@ -83,8 +83,8 @@ enum { CNT_MSG, CNT_FIXED64, CNT_VARINT };
 
 typedef struct {
     uint32_t field;
-    uint8_t kind;  /* CNT_*: how occurrences turn into elements */
-    size_t n;      /* out */
+    uint8_t kind; /* CNT_*: how occurrences turn into elements */
+    size_t n;     /* out */
 } cnt_t;
 
 /*
@@ -219,10 +219,10 @@ static inline int skip(dctx_t *d, pb_reader_t *r, uint32_t wt, const char *ctx)
     return 0;
 }
 
-#define NEXT_TAG(d, r, f, wt, ctx)                                                         \
-    do {                                                                                   \
-        if (pb_read_tag(&(r), &(f), &(wt)) < 0)                                            \
-            return perr((d), (ctx));                                                       \
+#define NEXT_TAG(d, r, f, wt, ctx)                                                                 \
+    do {                                                                                           \
+        if (pb_read_tag(&(r), &(f), &(wt)) < 0)                                                    \
+            return perr((d), (ctx));                                                               \
     } while (0)
 
 /* ---------------------------------------------------------------- common ------------ */
@@ -236,7 +236,6 @@ static const char R_STR_UTF8[] = "invalid UTF-8 in a string value";
 static const char R_DEPTH[] = "AnyValue nested too deeply";
 static const char R_SCOPE_UTF8[] = "invalid UTF-8 in the instrumentation scope";
 static const char R_SCHEMA_UTF8[] = "invalid UTF-8 in schema_url";
-
 
 static int dec_any(dctx_t *d, slice_t s, otlp_any_t *v, int depth, const char **why);
 static int dec_kv(dctx_t *d, slice_t s, otlp_kv_t *kv, int depth, const char **why);
@@ -500,7 +499,8 @@ static const char R_SPAN_ID[] = "span span_id must be 8 bytes";
 static const char R_PARENT_ID[] = "span parent_span_id must be empty or 8 bytes";
 static const char R_LINK_TRACE_ID[] = "link trace_id must be 16 bytes";
 static const char R_LINK_SPAN_ID[] = "link span_id must be 8 bytes";
-static const char R_SPAN_UTF8[] = "invalid UTF-8 in a span name, trace_state, event name or status message";
+static const char R_SPAN_UTF8[] =
+    "invalid UTF-8 in a span name, trace_state, event name or status message";
 
 static int dec_event(dctx_t *d, slice_t s, otlp_event_t *ev, const char **why)
 {
@@ -552,8 +552,7 @@ static int dec_link(dctx_t *d, slice_t s, otlp_link_t *ln, const char **why)
                        R_LINK_TRACE_ID);
             break;
         case 2:
-            rc = rd_id(d, &r, wt, ln->span_id.id, &ln->span_id.len, 8, E_LINK, why,
-                       R_LINK_SPAN_ID);
+            rc = rd_id(d, &r, wt, ln->span_id.id, &ln->span_id.len, 8, E_LINK, why, R_LINK_SPAN_ID);
             break;
         case 3:
             rc = rd_str(d, &r, wt, &ln->trace_state, E_LINK, why, R_SPAN_UTF8);
@@ -622,8 +621,7 @@ static int dec_span(dctx_t *d, slice_t s, otlp_span_t *sp, const char **why)
         NEXT_TAG(d, r, f, wt, E_SPAN);
         switch (f) {
         case 1:
-            rc = rd_id(d, &r, wt, sp->trace_id.id, &sp->trace_id.len, 16, E_SPAN, why,
-                       R_TRACE_ID);
+            rc = rd_id(d, &r, wt, sp->trace_id.id, &sp->trace_id.len, 16, E_SPAN, why, R_TRACE_ID);
             break;
         case 2:
             rc = rd_id(d, &r, wt, sp->span_id.id, &sp->span_id.len, 8, E_SPAN, why, R_SPAN_ID);
@@ -632,8 +630,8 @@ static int dec_span(dctx_t *d, slice_t s, otlp_span_t *sp, const char **why)
             rc = rd_str(d, &r, wt, &sp->trace_state, E_SPAN, why, R_SPAN_UTF8);
             break;
         case 4:
-            rc = rd_id(d, &r, wt, sp->parent_span_id.id, &sp->parent_span_id.len, 8, E_SPAN,
-                       why, R_PARENT_ID);
+            rc = rd_id(d, &r, wt, sp->parent_span_id.id, &sp->parent_span_id.len, 8, E_SPAN, why,
+                       R_PARENT_ID);
             break;
         case 5:
             rc = rd_str(d, &r, wt, &sp->name, E_SPAN, why, R_SPAN_UTF8);
@@ -1363,9 +1361,9 @@ static int dec_metric(dctx_t *d, slice_t s, otlp_metric_t *m)
             d->items = items0;
             d->rejected = rej0;
             rc = dec_metric_data(d, sub, m,
-                                 f == 5   ? OTLP_METRIC_GAUGE
-                                 : f == 7 ? OTLP_METRIC_SUM
-                                 : f == 9 ? OTLP_METRIC_HISTOGRAM
+                                 f == 5    ? OTLP_METRIC_GAUGE
+                                 : f == 7  ? OTLP_METRIC_SUM
+                                 : f == 9  ? OTLP_METRIC_HISTOGRAM
                                  : f == 10 ? OTLP_METRIC_EXP_HISTOGRAM
                                            : OTLP_METRIC_SUMMARY);
             break;
@@ -1452,8 +1450,7 @@ static int dec_resource_metrics(dctx_t *d, slice_t s, void *elem)
             if ((rc = rd_len(d, &r, wt, &sub, E_RM)) == 0)
                 rc = dec_resource(d, sub, &rm->resource, &rwhy);
         } else if (f == 2) {
-            otlp_scope_metrics_t tmp,
-                *sm = d->a ? &rm->scope_metrics[rm->n_scope_metrics] : &tmp;
+            otlp_scope_metrics_t tmp, *sm = d->a ? &rm->scope_metrics[rm->n_scope_metrics] : &tmp;
             if ((rc = rd_len(d, &r, wt, &sub, E_RM)) == 0 &&
                 (rc = dec_scope_metrics(d, sub, sm)) == 0 && d->a)
                 rm->n_scope_metrics++;
@@ -1487,8 +1484,8 @@ static int dec_log(dctx_t *d, slice_t s, otlp_log_record_t *lr, const char **why
 {
     int rc;
     cnt_t c = {6, CNT_MSG, 0};
-    if (d->a && ((rc = count_fields(d, s, &c, 1, E_LOG)) < 0 ||
-                 (rc = attrs_alloc(d, &lr->attrs, c.n)) < 0))
+    if (d->a &&
+        ((rc = count_fields(d, s, &c, 1, E_LOG)) < 0 || (rc = attrs_alloc(d, &lr->attrs, c.n)) < 0))
         return rc;
     pb_reader_t r = pb_reader(s);
     while (pb_more(&r)) {
@@ -1526,8 +1523,7 @@ static int dec_log(dctx_t *d, slice_t s, otlp_log_record_t *lr, const char **why
                        R_LOG_TRACE_ID);
             break;
         case 10:
-            rc = rd_id(d, &r, wt, lr->span_id.id, &lr->span_id.len, 8, E_LOG, why,
-                       R_LOG_SPAN_ID);
+            rc = rd_id(d, &r, wt, lr->span_id.id, &lr->span_id.len, 8, E_LOG, why, R_LOG_SPAN_ID);
             break;
         case 12:
             rc = rd_str(d, &r, wt, &lr->event_name, E_LOG, why, R_LOG_UTF8);
@@ -1745,8 +1741,8 @@ int otlp_pb_decode_logs(slice_t body, arena_t *a, otlp_logs_t *out)
 {
     void *arr;
     memset(out, 0, sizeof(*out));
-    int rc = decode(OTLP_LOGS, body, a, &arr, &out->n_resource_logs, &out->n_items,
-                    &out->rejected, &out->reject_msg);
+    int rc = decode(OTLP_LOGS, body, a, &arr, &out->n_resource_logs, &out->n_items, &out->rejected,
+                    &out->reject_msg);
     out->resource_logs = arr;
     return rc;
 }

@@ -530,11 +530,11 @@ int otlp_pb_encode_grpc_status_details(int code, const char *msg, uint64_t retry
     if (msg)
         w_str(&w, 2, slice_cstr(msg));
     if (retry_delay_ms) {
-        size_t many = pb_w_begin(&w, 3);              /* google.protobuf.Any */
+        size_t many = pb_w_begin(&w, 3); /* google.protobuf.Any */
         pb_w_bytes(&w, 1, RETRY_INFO, sizeof(RETRY_INFO) - 1);
-        size_t mval = pb_w_begin(&w, 2);              /* Any.value = RetryInfo */
-        size_t mdur = pb_w_begin(&w, 1);              /* retry_delay: Duration */
-        w_u(&w, 1, retry_delay_ms / 1000);            /* seconds */
+        size_t mval = pb_w_begin(&w, 2);                          /* Any.value = RetryInfo */
+        size_t mdur = pb_w_begin(&w, 1);                          /* retry_delay: Duration */
+        w_u(&w, 1, retry_delay_ms / 1000);                        /* seconds */
         w_i32(&w, 2, (int32_t)(retry_delay_ms % 1000) * 1000000); /* nanos */
         pb_w_end(&w, mdur);
         pb_w_end(&w, mval);

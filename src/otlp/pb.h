@@ -185,8 +185,8 @@ static inline size_t pb_varint_size(uint64_t v)
 /* ---------------------------------------------------------------- writer ----------- */
 
 typedef struct {
-    buf_t *b;  /* borrowed; output is appended */
-    int err;   /* sticky: first failure, 0 while fine */
+    buf_t *b; /* borrowed; output is appended */
+    int err;  /* sticky: first failure, 0 while fine */
 } pb_writer_t;
 
 static inline void pb_writer_init(pb_writer_t *w, buf_t *b)
@@ -212,11 +212,11 @@ void pb_w_varint(pb_writer_t *w, uint64_t v);
 void pb_w_tag(pb_writer_t *w, uint32_t field, uint32_t wt);
 /* Full fields (tag + value). Nothing is skipped: proto3 "omit defaults" is the caller's
  * choice, so a oneof member that is zero can still be written. */
-void pb_w_uint(pb_writer_t *w, uint32_t field, uint64_t v);     /* uint32/uint64/int64/enum */
-void pb_w_int32(pb_writer_t *w, uint32_t field, int32_t v);     /* int32/enum: sign-extended */
-void pb_w_sint(pb_writer_t *w, uint32_t field, int64_t v);      /* sint32/sint64 (zigzag) */
-void pb_w_fixed64(pb_writer_t *w, uint32_t field, uint64_t v);  /* fixed64/sfixed64 */
-void pb_w_fixed32(pb_writer_t *w, uint32_t field, uint32_t v);  /* fixed32/sfixed32 */
+void pb_w_uint(pb_writer_t *w, uint32_t field, uint64_t v);    /* uint32/uint64/int64/enum */
+void pb_w_int32(pb_writer_t *w, uint32_t field, int32_t v);    /* int32/enum: sign-extended */
+void pb_w_sint(pb_writer_t *w, uint32_t field, int64_t v);     /* sint32/sint64 (zigzag) */
+void pb_w_fixed64(pb_writer_t *w, uint32_t field, uint64_t v); /* fixed64/sfixed64 */
+void pb_w_fixed32(pb_writer_t *w, uint32_t field, uint32_t v); /* fixed32/sfixed32 */
 void pb_w_double(pb_writer_t *w, uint32_t field, double v);
 void pb_w_bytes(pb_writer_t *w, uint32_t field, const void *p, size_t n);
 static inline void pb_w_slice(pb_writer_t *w, uint32_t field, slice_t s)

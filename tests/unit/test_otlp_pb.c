@@ -153,7 +153,8 @@ static void build_traces(void)
     a->end_time_unix_nano = 1700000000123456789ull;
     a->attrs = (otlp_attrs_t){t_span_attrs, 3};
     a->dropped_attributes_count = 4;
-    t_events[0] = (otlp_event_t){1700000000000000500ull, SLICE_LIT("exception"), {t_ev_attrs, 1}, 2};
+    t_events[0] =
+        (otlp_event_t){1700000000000000500ull, SLICE_LIT("exception"), {t_ev_attrs, 1}, 2};
     t_events[1] = (otlp_event_t){0, SLICE_LIT(""), {NULL, 0}, 0};
     a->events = t_events;
     a->n_events = 2;
@@ -179,12 +180,15 @@ static void build_traces(void)
     memset(c, 0, sizeof(*c));
     set_tid(&c->trace_id, 30);
     set_sid(&c->span_id, 31);
-    c->kind = 99;          /* unknown enum values are kept */
+    c->kind = 99; /* unknown enum values are kept */
     c->status.code = 7;
     c->name = SLICE_LIT("x");
 
-    t_ss1[0] = (otlp_scope_spans_t){{SLICE_LIT("io.test"), SLICE_LIT("1.2.3"), {t_scope_attrs, 1}, 7},
-                                    t_spans1, 2, SLICE_LIT("https://opentelemetry.io/schemas/1.21.0")};
+    t_ss1[0] =
+        (otlp_scope_spans_t){{SLICE_LIT("io.test"), SLICE_LIT("1.2.3"), {t_scope_attrs, 1}, 7},
+                             t_spans1,
+                             2,
+                             SLICE_LIT("https://opentelemetry.io/schemas/1.21.0")};
     t_ss2[0] = (otlp_scope_spans_t){.spans = t_spans2, .n_spans = 1};
     memset(t_rs, 0, sizeof(t_rs));
     t_rs[0].resource = (otlp_resource_t){{every_kind, N(every_kind)}, 3};
@@ -270,20 +274,26 @@ static void build_metrics(void)
     m_sum_dp[0] = (otlp_summary_dp_t){{m_attrs, 2}, 1, 2, 3, 33.5, m_quantiles, 3, 0};
 
     memset(m_metrics, 0, sizeof(m_metrics));
-    m_metrics[0] = (otlp_metric_t){.name = SLICE_LIT("temp"), .description = SLICE_LIT("d"),
-                                   .unit = SLICE_LIT("Cel"), .type = OTLP_METRIC_GAUGE};
+    m_metrics[0] = (otlp_metric_t){.name = SLICE_LIT("temp"),
+                                   .description = SLICE_LIT("d"),
+                                   .unit = SLICE_LIT("Cel"),
+                                   .type = OTLP_METRIC_GAUGE};
     m_metrics[0].points.number.v = m_gauge_pts;
     m_metrics[0].points.number.n = 2;
-    m_metrics[1] = (otlp_metric_t){.name = SLICE_LIT("requests"), .type = OTLP_METRIC_SUM,
-                                   .temporality = OTLP_TEMPORALITY_CUMULATIVE, .is_monotonic = 1,
+    m_metrics[1] = (otlp_metric_t){.name = SLICE_LIT("requests"),
+                                   .type = OTLP_METRIC_SUM,
+                                   .temporality = OTLP_TEMPORALITY_CUMULATIVE,
+                                   .is_monotonic = 1,
                                    .metadata = {m_meta, 1}};
     m_metrics[1].points.number.v = m_sum_pts;
     m_metrics[1].points.number.n = 1;
-    m_metrics[2] = (otlp_metric_t){.name = SLICE_LIT("latency"), .type = OTLP_METRIC_HISTOGRAM,
+    m_metrics[2] = (otlp_metric_t){.name = SLICE_LIT("latency"),
+                                   .type = OTLP_METRIC_HISTOGRAM,
                                    .temporality = OTLP_TEMPORALITY_DELTA};
     m_metrics[2].points.histogram.v = m_hist_pts;
     m_metrics[2].points.histogram.n = 2;
-    m_metrics[3] = (otlp_metric_t){.name = SLICE_LIT("exp"), .type = OTLP_METRIC_EXP_HISTOGRAM,
+    m_metrics[3] = (otlp_metric_t){.name = SLICE_LIT("exp"),
+                                   .type = OTLP_METRIC_EXP_HISTOGRAM,
                                    .temporality = 9 /* unknown, kept */};
     m_metrics[3].points.exp_histogram.v = m_exp_pts;
     m_metrics[3].points.exp_histogram.n = 1;
@@ -291,8 +301,8 @@ static void build_metrics(void)
     m_metrics[4].points.summary.v = m_sum_dp;
     m_metrics[4].points.summary.n = 1;
     m_metrics[5] = (otlp_metric_t){.name = SLICE_LIT("nodata"), .type = OTLP_METRIC_NONE};
-    m_sm[0] = (otlp_scope_metrics_t){{SLICE_LIT("meter"), {0}, {NULL, 0}, 0}, m_metrics, 6,
-                                     SLICE_LIT("s")};
+    m_sm[0] = (otlp_scope_metrics_t){
+        {SLICE_LIT("meter"), {0}, {NULL, 0}, 0}, m_metrics, 6, SLICE_LIT("s")};
     m_rm[0] = (otlp_resource_metrics_t){{{every_kind, N(every_kind)}, 0}, m_sm, 1, {0}};
     M.resource_metrics = m_rm;
     M.n_resource_metrics = 1;
@@ -336,13 +346,13 @@ static void build_logs(void)
 /* ---------------------------------------------------------------- deep compare ----- */
 
 static int fails;
-#define CHK(c)                                                                             \
-    do {                                                                                   \
-        if (!(c)) {                                                                        \
-            fprintf(stderr, "mismatch at %s:%d: %s\n", __FILE__, __LINE__, #c);            \
-            fails++;                                                                       \
-            return 0;                                                                      \
-        }                                                                                  \
+#define CHK(c)                                                                                     \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "mismatch at %s:%d: %s\n", __FILE__, __LINE__, #c);                    \
+            fails++;                                                                               \
+            return 0;                                                                              \
+        }                                                                                          \
     } while (0)
 
 static int eq_sl(slice_t a, slice_t b)
@@ -720,8 +730,8 @@ static void add_span(buf_t *spans, const buf_t *kv, int tid_len, int sid_len)
 static void test_wire_varint(void **state)
 {
     (void)state;
-    static const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX,
-                                    (1ull << 56) + 3, UINT64_MAX};
+    static const uint64_t vals[] = {
+        0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, (1ull << 56) + 3, UINT64_MAX};
     buf_t b;
     buf_init(&b, 1024);
     pb_writer_t w;
@@ -739,7 +749,8 @@ static void test_wire_varint(void **state)
     buf_free(&b);
 
     /* 11 bytes: overlong */
-    static const uint8_t over[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    static const uint8_t over[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x80, 0x80, 0x80, 0x80, 0x01};
     uint64_t v;
     r = pb_reader(slice_make(over, sizeof(over)));
     assert_int_equal(pb_read_varint(&r, &v), ORASI_EPARSE);
@@ -817,14 +828,14 @@ static void test_utf8(void **state)
         {"h\xc3\xa9llo", 1},
         {"\xe2\x9c\x93 check", 1},
         {"\xf0\x9d\x84\x9e clef", 1},
-        {"\xf4\x8f\xbf\xbf", 1},       /* U+10FFFF */
-        {"abc\x80", 0},                /* stray continuation */
-        {"\xc0\xaf", 0},               /* overlong '/' */
-        {"\xe0\x80\xaf", 0},           /* overlong 3-byte */
-        {"\xed\xa0\x80", 0},           /* surrogate */
-        {"\xf4\x90\x80\x80", 0},       /* > U+10FFFF */
-        {"\xf8\x88\x80\x80\x80", 0},   /* 5-byte form */
-        {"abcdefgh\xc3", 0},           /* truncated after the fast path */
+        {"\xf4\x8f\xbf\xbf", 1},     /* U+10FFFF */
+        {"abc\x80", 0},              /* stray continuation */
+        {"\xc0\xaf", 0},             /* overlong '/' */
+        {"\xe0\x80\xaf", 0},         /* overlong 3-byte */
+        {"\xed\xa0\x80", 0},         /* surrogate */
+        {"\xf4\x90\x80\x80", 0},     /* > U+10FFFF */
+        {"\xf8\x88\x80\x80\x80", 0}, /* 5-byte form */
+        {"abcdefgh\xc3", 0},         /* truncated after the fast path */
         {"abcdefghijklmno\xe2\x9c", 0},
     };
     for (size_t i = 0; i < N(cases); i++)
@@ -998,8 +1009,12 @@ static void test_malformed(void **state)
     } cases[] = {
         {"2 GB length prefix", {0x0a, 0x80, 0x80, 0x80, 0x80, 0x08, 0x12, 0x00}, 8},
         {"length past end", {0x0a, 0x05, 0x12, 0x00}, 4},
-        {"overlong varint length", {0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 12},
-        {"overlong tag", {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, 12},
+        {"overlong varint length",
+         {0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00},
+         12},
+        {"overlong tag",
+         {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01},
+         12},
         {"top-level field 1 as varint", {0x08, 0x01}, 2},
         {"group start", {0x0b, 0x0c}, 2},
         {"wire type 7", {0x0f}, 1},
@@ -1018,7 +1033,8 @@ static void test_malformed(void **state)
     };
     for (size_t i = 0; i < N(cases); i++) {
         for (int sig = OTLP_TRACES; sig <= OTLP_LOGS; sig++) {
-            res_t r = decode_and_scan((enum otlp_signal)sig, slice_make(cases[i].bytes, cases[i].len));
+            res_t r =
+                decode_and_scan((enum otlp_signal)sig, slice_make(cases[i].bytes, cases[i].len));
             if (r.rc != ORASI_EPARSE && !(sig != OTLP_TRACES && i >= 11)) {
                 fprintf(stderr, "case '%s' signal %d: rc %d\n", cases[i].what, sig, r.rc);
                 fail();
@@ -1083,8 +1099,13 @@ static void test_nesting_depth(void **state)
     static const struct {
         int levels, kvlist, rejected;
     } cases[] = {
-        {100, 0, 1}, {100, 1, 1}, {1000, 0, 1}, {OTLP_MAX_ANY_DEPTH - 1, 0, 0},
-        {OTLP_MAX_ANY_DEPTH, 0, 1}, {OTLP_MAX_ANY_DEPTH - 1, 1, 0}, {OTLP_MAX_ANY_DEPTH, 1, 1},
+        {100, 0, 1},
+        {100, 1, 1},
+        {1000, 0, 1},
+        {OTLP_MAX_ANY_DEPTH - 1, 0, 0},
+        {OTLP_MAX_ANY_DEPTH, 0, 1},
+        {OTLP_MAX_ANY_DEPTH - 1, 1, 0},
+        {OTLP_MAX_ANY_DEPTH, 1, 1},
     };
     for (size_t i = 0; i < N(cases); i++) {
         buf_t kv, spans, req;
@@ -1146,8 +1167,9 @@ static void test_item_rejection(void **state)
         int tid, sid, rejected;
         const char *msg;
     } ids[] = {
-        {16, 8, 0, NULL}, {15, 8, 1, "trace_id"}, {17, 8, 1, "trace_id"}, {0, 8, 1, "trace_id"},
-        {16, 0, 1, "span_id"}, {16, 9, 1, "span_id"}, {32, 8, 1, "trace_id"},
+        {16, 8, 0, NULL},       {15, 8, 1, "trace_id"}, {17, 8, 1, "trace_id"},
+        {0, 8, 1, "trace_id"},  {16, 0, 1, "span_id"},  {16, 9, 1, "span_id"},
+        {32, 8, 1, "trace_id"},
     };
     for (size_t i = 0; i < N(ids); i++) {
         buf_t spans, req;
@@ -1175,7 +1197,9 @@ static void test_item_rejection(void **state)
 
     /* invalid UTF-8 in a key, in a string value, in a nested kvlist key */
     static const char *const bad_kvs[][2] = {
-        {"k\xff", "v"}, {"k", "v\xc0\x80"}, {"k", "\xed\xa0\x80"},
+        {"k\xff", "v"},
+        {"k", "v\xc0\x80"},
+        {"k", "\xed\xa0\x80"},
     };
     for (size_t i = 0; i < N(bad_kvs); i++) {
         buf_t kv, spans, req;
@@ -1303,12 +1327,12 @@ static void test_unknown_fields_and_encodings(void **state)
     buf_init(&b, MAXBODY);
     pb_writer_t w;
     pb_writer_init(&w, &b);
-#define UNKNOWN()                                                                          \
-    do {                                                                                   \
-        pb_w_uint(&w, 900, 12345);                                                         \
-        pb_w_fixed64(&w, 901, 1);                                                          \
-        pb_w_bytes(&w, 902, "zz", 2);                                                      \
-        pb_w_fixed32(&w, 903, 7);                                                          \
+#define UNKNOWN()                                                                                  \
+    do {                                                                                           \
+        pb_w_uint(&w, 900, 12345);                                                                 \
+        pb_w_fixed64(&w, 901, 1);                                                                  \
+        pb_w_bytes(&w, 902, "zz", 2);                                                              \
+        pb_w_fixed32(&w, 903, 7);                                                                  \
     } while (0)
     UNKNOWN();
     size_t m1 = pb_w_begin(&w, 1);
@@ -1538,7 +1562,7 @@ static void test_arena_cap_hint(void **state)
         } else if (k == 1) {
             pb_w_bytes(&w, 2, inner.data, inner.len); /* one span full of attributes */
         } else {
-            size_t m = pb_w_begin(&w, 2);             /* Metric */
+            size_t m = pb_w_begin(&w, 2);              /* Metric */
             pb_w_bytes(&w, 10, inner.data, inner.len); /* ExponentialHistogram */
             pb_w_end(&w, m);
         }

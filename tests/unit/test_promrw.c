@@ -72,7 +72,10 @@ static void build(const series_t *ss, int n, buf_t *raw, uint8_t **out, size_t *
 
 static const series_t SERIES[] = {
     {{"__name__", "http_requests_total", "job", "api", "instance", "10.0.0.1:9090", NULL},
-     3, 100, 1700000000000, 0},
+     3,
+     100,
+     1700000000000,
+     0},
     {{"job", "nameless", NULL}, 2, 1, 1700000000000, 0},
     {{"le", "0.5", "__name__", "latency_bucket", NULL}, 1, 7, 1700000000123, 1},
     {{"__name__", "bad_label", "x", "\xff\xfe", NULL}, 2, 0, 1700000000000, 0},
@@ -156,7 +159,8 @@ static void test_limits_and_garbage(void **state)
     assert_int_equal(promrw_decode(slice_make(z, zlen / 2), 1 << 20, a, &m), ORASI_EPARSE);
     assert_non_null(m.reject_msg);
     /* not snappy at all */
-    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0xff};
     assert_int_equal(promrw_decode(slice_make(junk, sizeof(junk)), 1 << 20, a, &m), ORASI_EPARSE);
     /* valid snappy around a malformed WriteRequest (field 1 as varint; a truncated
      * sample) */
