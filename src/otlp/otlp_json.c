@@ -427,28 +427,32 @@ static int oj_span_id(struct oj *c, uint32_t v, const char *what, otlp_span_id_t
     return oj_hexid(c, v, what, id->id, sizeof(id->id), &id->len, required, badmsg, why);
 }
 
+/* Value of a base64 digit (standard or URL-safe alphabet), -1 otherwise. Arithmetic
+ * rather than a lazily built table: no shared mutable state between threads. */
+static inline int oj_b64val(uint8_t ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+' || ch == '-')
+        return 62;
+    if (ch == '/' || ch == '_')
+        return 63;
+    return -1;
+}
+
 /* Base64 (standard or URL-safe alphabet, padding optional) into the output arena. */
 static int oj_base64(struct oj *c, uint32_t v, const char *what, slice_t *out)
 {
-    static int8_t map[256];
-    static int map_ready;
     *out = (slice_t){0};
     if (v == JSON_NONE)
         return 0;
     const json_tok_t *t = &c->d.t[v];
     if (t->type != JSON_STRING)
         return oj_fail(c, v, "%s: expected a base64 string", what);
-    if (!map_ready) {
-        /* Benign race: every thread writes the same values. */
-        static const char a[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        memset(map, -1, sizeof(map));
-        for (int i = 0; i < 64; i++)
-            map[(uint8_t)a[i]] = (int8_t)i;
-        map['-'] = 62;
-        map['_'] = 63;
-        map_ready = 1;
-    }
     size_t n = t->len;
     const uint8_t *s = t->p;
     if (n % 4 == 0 && n >= 2 && s[n - 1] == '=')
@@ -464,7 +468,7 @@ static int oj_base64(struct oj *c, uint32_t v, const char *what, slice_t *out)
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
-        int x = map[s[i]];
+        int x = oj_b64val(s[i]);
         if (x < 0)
             return oj_fail(c, v, "%s: invalid base64 character", what);
         acc = acc << 6 | (uint32_t)x;
