@@ -10,6 +10,7 @@
       nested-100        2 spans; one has an attribute that is an array nested 100 deep
       bad-utf8          2 spans; one has a name with invalid UTF-8
       broken-json       an OTLP/JSON traces body cut in the middle
+      json-bad-id       OTLP/JSON with 2 spans; one has a 15-byte traceId
   bodies.py gzip-bomb OUT MIB [CHUNK]  gzip stream that inflates to MIB MiB of zeros (built
                                   without compressing it all; ~1 KiB compressed per MiB)
   bodies.py partial SIGNAL FILE   decode an Export*ServiceResponse (protobuf) and print
@@ -105,6 +106,14 @@ def make(kind):
         return traces_request([span(0, b"ok-span"), span(1, b"bad \xff\xfe\xc3 name")])
     if kind == "broken-json":
         return b'{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"x"}}]},"scopeSpans":[{"spans":[{"traceId":"'
+    if kind == "json-bad-id":
+        def js(tid, sid, name):
+            return ('{"traceId":"%s","spanId":"%s","name":"%s","kind":2,'
+                    '"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}' % (tid, sid, name, T0, T0 + 500))
+        spans = ",".join([js("11" * 16, "22" * 8, "good"), js("11" * 15, "22" * 8, "short-trace-id")])
+        return ('{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":'
+                '{"stringValue":"e2e-hostile"}}]},"scopeSpans":[{"scope":{"name":"s"},"spans":[%s]}]}]}'
+                % spans).encode()
     raise SystemExit("unknown kind " + kind)
 
 

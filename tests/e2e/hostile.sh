@@ -16,7 +16,7 @@ e2e_need_orasi
 e2e_need_node_modules
 
 BODIES="python3 $E2E_DIR/bodies.py"
-for k in valid-traces truncated wrong-wire-top wrong-wire-span len-2g nested-100 bad-utf8 broken-json; do
+for k in valid-traces truncated wrong-wire-top wrong-wire-span len-2g nested-100 bad-utf8 broken-json json-bad-id; do
   $BODIES make "$k" "$E2E_TMP/$k.bin" || e2e_die "could not build body $k"
 done
 : >"$E2E_TMP/empty.bin"
@@ -92,11 +92,24 @@ post invalid-utf8-span-name 200 "$E2E_TMP/bad-utf8.bin" $PB
 partial_check invalid-utf8-span-name ge 1
 e2e_check "bad-utf8: the good span is accepted" 1 $(( $(accepted http_protobuf) - a0 ))
 
+# The same rule in OTLP/JSON: a span with a 15-byte trace id is rejected, the other accepted.
+a0=$(accepted http_json)
+post json-short-trace-id 200 "$E2E_TMP/json-bad-id.bin" $JSON
+got=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1])).get("partialSuccess",{}); print(p.get("rejectedSpans"), bool(p.get("errorMessage")))' "$E2E_TMP/resp.json-short-trace-id" 2>&1)
+e2e_check "json-short-trace-id: partialSuccess (rejectedSpans, has errorMessage)" "1 True" "$got"
+e2e_check "json-short-trace-id: the good span is accepted" 1 $(( $(accepted http_json) - a0 ))
+
 # ---- compression bomb → 413, memory stays small ---------------------------------------------
-hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$ORASI_PID/status"; }
-hwm0=$(hwm)
+# Peak RSS during one request: reset the kernel's high-water mark (clear_refs 5), note the
+# current RSS, send, read the new peak.
+proc_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$ORASI_PID/status"; }
+peak_reset() {
+  echo 5 >"/proc/$ORASI_PID/clear_refs" 2>/dev/null || e2e_log "cannot reset VmHWM; peak is since start"
+  proc_kb VmRSS
+}
+hwm0=$(peak_reset)
 post gzip-bomb-4GiB 413 "$E2E_TMP/bomb.gz" $PB -H "Content-Encoding: gzip"
-hwm1=$(hwm)
+hwm1=$(proc_kb VmHWM)
 grow=$(( (hwm1 - hwm0) / 1024 ))
 # max_decoded_size is 64 MiB; allow it twice over plus slack, far below the 4 GiB inflated.
 if [ "$grow" -lt 256 ]; then e2e_ok "peak RSS grew by $grow MiB during the bomb (${hwm1} kB peak)"
@@ -142,36 +155,52 @@ healthy "Content-Length over the cap with Expect"
 
 # ---- the same over gRPC ----------------------------------------------------------------------
 TRACE_EXPORT=/opentelemetry.proto.collector.trace.v1.TraceService/Export
-GRPC_TARGET=$GRPC_PORT
-grpc_call() { # grpc_call NAME WANT_CODE FILE [--gzip] — the status via @grpc/grpc-js
-  local name=$1 want=$2 file=$3 out code
-  shift 3
-  out=$(node "$E2E_DIR/grpc_raw.mjs" "127.0.0.1:$GRPC_TARGET" "$TRACE_EXPORT" "$file" "$@" 2>&1)
-  code=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["code"])' "$out" 2>/dev/null || echo "?")
+# grpc_batch PORT NAME=FILE[+gzip]… — one grpc-js process makes the calls in order and
+# checks /health after each; results land in $E2E_TMP/grpc.NAME (one JSON line each).
+grpc_batch() {
+  local port=$1 line name
+  shift
+  node "$E2E_DIR/grpc_raw.mjs" "127.0.0.1:$port" "$TRACE_EXPORT" --health "$API_URL/health" "$@" \
+    >"$E2E_TMP/grpc.out" 2>"$E2E_TMP/grpc.err" || e2e_die "grpc_raw.mjs failed: $(cat "$E2E_TMP/grpc.err")"
+  while IFS= read -r line; do
+    name=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["name"])' "$line")
+    printf '%s\n' "$line" >"$E2E_TMP/grpc.$name"
+  done <"$E2E_TMP/grpc.out"
+}
+# grpc_expect NAME WANT_CODE — the status of that call, and /health 200 right after it.
+grpc_expect() {
+  local name=$1 want=$2 f=$E2E_TMP/grpc.$1 code health
+  [ -s "$f" ] || { e2e_fail "gRPC $name: no result (orasi crashed mid-batch?)"; return; }
+  read -r code health < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["code"], d.get("health"))' "$f")
   if [ "$code" = "$want" ]; then e2e_ok "gRPC $name → status $code"
-  else e2e_fail "gRPC $name: expected status $want, got: $out"; fi
-  printf '%s' "$out" >"$E2E_TMP/grpc.$name"
-  healthy "gRPC $name"
+  else e2e_fail "gRPC $name: expected status $want, got: $(cat "$f")"; fi
+  [ "$health" = 200 ] || e2e_fail "/health returned '$health' after gRPC $name"
 }
 a0=$(accepted grpc)
-grpc_call valid 0 "$E2E_TMP/valid-traces.bin"
-grpc_call valid-gzip 0 "$E2E_TMP/valid-traces.bin" --gzip
-grpc_call truncated 3 "$E2E_TMP/truncated.bin"
-grpc_call wrong-wire-type 3 "$E2E_TMP/wrong-wire-span.bin"
-grpc_call length-prefix-2GB 3 "$E2E_TMP/len-2g.bin"
-grpc_call empty 0 "$E2E_TMP/empty.bin"
-grpc_call nested-anyvalue-100 0 "$E2E_TMP/nested-100.bin"
+grpc_batch "$GRPC_PORT" valid="$E2E_TMP/valid-traces.bin" valid-gzip="$E2E_TMP/valid-traces.bin+gzip" \
+  truncated="$E2E_TMP/truncated.bin" wrong-wire-type="$E2E_TMP/wrong-wire-span.bin" \
+  length-prefix-2GB="$E2E_TMP/len-2g.bin" empty="$E2E_TMP/empty.bin" \
+  nested-anyvalue-100="$E2E_TMP/nested-100.bin"
+healthy "the gRPC calls"
+grpc_expect valid 0
+grpc_expect valid-gzip 0
+grpc_expect truncated 3
+grpc_expect wrong-wire-type 3
+grpc_expect length-prefix-2GB 3
+grpc_expect empty 0
+grpc_expect nested-anyvalue-100 0
 python3 -c 'import json,sys; open(sys.argv[2],"wb").write(bytes.fromhex(json.load(open(sys.argv[1])).get("response_hex","")))' \
   "$E2E_TMP/grpc.nested-anyvalue-100" "$E2E_TMP/resp.grpc-nested" 2>/dev/null
 partial_check grpc-nested eq 1
 e2e_check "gRPC: accepted spans (2 + 2 + 1 good ones)" 5 $(( $(accepted grpc) - a0 ))
 # OTLP/gRPC is served on the HTTP port too (README): same answers there.
-GRPC_TARGET=$HTTP_PORT
 a0=$(accepted grpc)
-grpc_call valid-on-http-port 0 "$E2E_TMP/valid-traces.bin"
-grpc_call truncated-on-http-port 3 "$E2E_TMP/truncated.bin"
+grpc_batch "$HTTP_PORT" valid-on-http-port="$E2E_TMP/valid-traces.bin" \
+  truncated-on-http-port="$E2E_TMP/truncated.bin"
+healthy "the gRPC calls on the HTTP port"
+grpc_expect valid-on-http-port 0
+grpc_expect truncated-on-http-port 3
 e2e_check "gRPC on the HTTP port: accepted spans" 2 $(( $(accepted grpc) - a0 ))
-GRPC_TARGET=$GRPC_PORT
 
 # A gzip bomb inside a gRPC message (compressed flag + grpc-encoding: gzip) via nghttp.
 if command -v nghttp >/dev/null; then
@@ -180,12 +209,12 @@ import struct, sys
 data = open(sys.argv[1], "rb").read()
 open(sys.argv[2], "wb").write(b"\x01" + struct.pack(">I", len(data)) + data)
 EOF
-  hwm0=$(hwm)
+  hwm0=$(peak_reset)
   out=$(nghttp -v -t 30 -d "$E2E_TMP/bomb.grpc" -H ':method: POST' -H 'content-type: application/grpc' \
     -H 'te: trailers' -H 'grpc-encoding: gzip' "http://127.0.0.1:$GRPC_PORT$TRACE_EXPORT" 2>&1)
   st=$(grep -o 'grpc-status: [0-9]*' <<<"$out" | head -1 | awk '{print $2}')
   e2e_check "gRPC gzip bomb → grpc-status (8 RESOURCE_EXHAUSTED)" 8 "${st:-none}"
-  grow=$(( ($(hwm) - hwm0) / 1024 ))
+  grow=$(( ($(proc_kb VmHWM) - hwm0) / 1024 ))
   if [ "$grow" -lt 256 ]; then e2e_ok "peak RSS grew by $grow MiB during the gRPC bomb"
   else e2e_fail "peak RSS grew by $grow MiB during the gRPC gzip bomb (limit 256 MiB)"; fi
   healthy "gRPC gzip bomb"
