@@ -538,7 +538,7 @@ static int write_buf(lake_t *l, struct lake_buf *b, char *err, size_t errlen)
     snprintf(fin, sizeof(fin), "%s/%s.parquet", dir, uuid);
     int rc = mkdirs(dir);
     if (rc) {
-        snprintf(err, errlen, "mkdir %s: %s", dir, orasi_strerror(rc));
+        snprintf(err, errlen, "mkdir %.300s: %s", dir, orasi_strerror(rc));
         return rc;
     }
     rc = parquet_write(l->fw, b->t, tmp, err, errlen);
@@ -550,20 +550,20 @@ static int write_buf(lake_t *l, struct lake_buf *b, char *err, size_t errlen)
     if ((rc = fsync_path(tmp, 0)) || stat(tmp, &sb) != 0) {
         if (!rc)
             rc = orasi_err_from_errno(errno);
-        snprintf(err, errlen, "fsync %s: %s", tmp, orasi_strerror(rc));
+        snprintf(err, errlen, "fsync %.300s: %s", tmp, orasi_strerror(rc));
         unlink(tmp);
         return rc;
     }
     if (rename(tmp, fin) != 0) {
         rc = orasi_err_from_errno(errno);
-        snprintf(err, errlen, "rename %s: %s", tmp, orasi_strerror(rc));
+        snprintf(err, errlen, "rename %.300s: %s", tmp, orasi_strerror(rc));
         unlink(tmp);
         return rc;
     }
     rc = fsync_path(dir, 1);
     if (rc) {
         /* the file is in place but maybe not durable: drop it, retry the whole buffer */
-        snprintf(err, errlen, "fsync %s: %s", dir, orasi_strerror(rc));
+        snprintf(err, errlen, "fsync %.300s: %s", dir, orasi_strerror(rc));
         unlink(fin);
         return rc;
     }
@@ -1280,4 +1280,114 @@ void lake_test_crash_point(lake_t *l, int where)
     pthread_mutex_lock(&l->mu);
     l->crash_point = where;
     pthread_mutex_unlock(&l->mu);
+}
+
+/* ---- unflushed rows for the SQL engine (see lake.h) ------------------------------------------
+ * A generation is the count of completed flushes. Buffers are detached (pending) and freed
+ * only by a flush, so while there is no pending set and the count is unchanged, every
+ * active buffer seen under the lock is still alive and append-only: rows [0, n) never
+ * change and may be copied chunk by chunk, re-taking the lock for each. */
+
+static int hot_valid(const lake_t *l, uint64_t gen)
+{
+    return !l->pending && !l->stop && !l->crashed && l->st.flushes == gen;
+}
+
+int lake_hot_begin(lake_t *l, uint64_t deadline_ns, uint64_t *gen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&l->mu);
+    while (l->pending && !l->stop && !l->crashed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+        if (deadline_ns && now >= deadline_ns) {
+            rc = ORASI_EBUSY;
+            break;
+        }
+        uint64_t until = now + 100000000ull;
+        if (deadline_ns && until > deadline_ns)
+            until = deadline_ns;
+        ts.tv_sec = (time_t)(until / NS_PER_S);
+        ts.tv_nsec = (long)(until % NS_PER_S);
+        pthread_cond_timedwait(&l->done, &l->mu, &ts);
+    }
+    if (!rc && (l->stop || l->crashed))
+        rc = ORASI_ECLOSED;
+    *gen = l->st.flushes;
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+int lake_hot_check(lake_t *l, uint64_t gen)
+{
+    pthread_mutex_lock(&l->mu);
+    int ok = hot_valid(l, gen);
+    pthread_mutex_unlock(&l->mu);
+    return ok ? 0 : ORASI_EAGAIN;
+}
+
+int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig, int64_t t0, int64_t t1,
+                  duckdb_appender app, uint64_t *rows)
+{
+    const colbuf_schema_t *s = colbuf_schema(sig);
+    struct hot_src {
+        colbuf_table_t *t;
+        size_t rows;
+    } *src = NULL;
+    duckdb_logical_type *types = NULL;
+    size_t nsrc = 0;
+    int rc = 0;
+    *rows = 0;
+    if (!s || !tenant)
+        return ORASI_EINVAL;
+    types = orasi_calloc(s->ncols, sizeof(*types));
+    if (!types)
+        return ORASI_ENOMEM;
+    for (size_t c = 0; c < s->ncols; c++)
+        types[c] = colbuf_duck_type(s, c);
+
+    pthread_mutex_lock(&l->mu);
+    if (!hot_valid(l, gen)) {
+        rc = ORASI_EAGAIN;
+    } else if (l->nbufs && !(src = orasi_calloc(l->nbufs, sizeof(*src)))) {
+        rc = ORASI_ENOMEM;
+    } else {
+        for (struct lake_buf *b = l->bufs; b; b = b->next)
+            if (b->sig == sig && b->t->rows && strcmp(b->tenant, tenant) == 0 &&
+                b->t->max_ts >= t0 && b->t->min_ts <= t1)
+                src[nsrc++] = (struct hot_src){b->t, b->t->rows};
+    }
+    pthread_mutex_unlock(&l->mu);
+
+    size_t vs = duckdb_vector_size();
+    for (size_t i = 0; i < nsrc && !rc; i++) {
+        for (size_t row = 0; row < src[i].rows && !rc; row += vs) {
+            size_t n = src[i].rows - row < vs ? src[i].rows - row : vs;
+            duckdb_data_chunk ch = duckdb_create_data_chunk(types, s->ncols);
+            if (!ch) {
+                rc = ORASI_ENOMEM;
+                break;
+            }
+            pthread_mutex_lock(&l->mu);
+            if (!hot_valid(l, gen))
+                rc = ORASI_EAGAIN;
+            for (size_t c = 0; c < s->ncols && !rc; c++)
+                rc = colbuf_fill(src[i].t, c, duckdb_data_chunk_get_vector(ch, c), row, n);
+            pthread_mutex_unlock(&l->mu);
+            if (!rc) {
+                duckdb_data_chunk_set_size(ch, n);
+                if (duckdb_append_data_chunk(app, ch) != DuckDBSuccess)
+                    rc = ORASI_EINTERNAL;
+                else
+                    *rows += n;
+            }
+            duckdb_destroy_data_chunk(&ch);
+        }
+    }
+    for (size_t c = 0; c < s->ncols; c++)
+        duckdb_destroy_logical_type(&types[c]);
+    orasi_free(types);
+    orasi_free(src);
+    return rc;
 }

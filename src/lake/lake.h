@@ -143,4 +143,33 @@ const char *lake_root(const lake_t *l);
  * which skips its final flush. 0 disables. */
 void lake_test_crash_point(lake_t *l, int where);
 
+/* ---- unflushed rows for the SQL engine (src/sql; docs/internals/sql.md) ------------------
+ *
+ * A query must see every acknowledged row exactly once: either in a published file (the
+ * catalog) or in the buffers, never both, never neither. The flusher commits files to the
+ * catalog and only afterwards drops its "pending" buffers, so a reader proceeds as:
+ *
+ *   lake_hot_begin(l, deadline, &gen);        waits until no flush is between detach and
+ *                                              drop, returns a generation
+ *   lake_hot_fill(l, gen, tenant, sig, ...);  copies the active buffers' rows (EAGAIN if a
+ *                                              flush started meanwhile)
+ *   catalog_list(...);                         the files published before `gen`
+ *   lake_hot_check(l, gen);                    0: no flush started since begin, so the
+ *                                              copy and the listing agree; EAGAIN: retry
+ */
+/* 0 and *gen, ORASI_EBUSY when a flush is still publishing at deadline_ns
+ * (CLOCK_MONOTONIC), ORASI_ECLOSED when the lake is closing or frozen. */
+int lake_hot_begin(lake_t *l, uint64_t deadline_ns, uint64_t *gen);
+/* Append the buffered rows of (tenant, sig) whose time range overlaps [t0, t1] to
+ * `app` (an appender on a table with colbuf_schema(sig)'s columns and types, in
+ * order), in chunks of duckdb_vector_size() rows; the lake lock is held only while a
+ * chunk is copied out of the buffers, never while DuckDB works. *rows receives the
+ * number of rows appended. 0, ORASI_EAGAIN (a flush started: start over from
+ * lake_hot_begin), ORASI_ENOMEM, ORASI_EINTERNAL (DuckDB refused a chunk). The caller
+ * flushes/destroys the appender. */
+int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig, int64_t t0, int64_t t1,
+                  duckdb_appender app, uint64_t *rows);
+/* 0 when no flush started since lake_hot_begin returned gen, else ORASI_EAGAIN. */
+int lake_hot_check(lake_t *l, uint64_t gen);
+
 #endif
