@@ -493,12 +493,12 @@ static int h1_step_head(struct http_conn *c)
         h1_error(c, 413);
         return 0;
     }
-    if (!req->route) {
-        h1_reject(c, status, h->has_body, allow);
-        return 1;
-    }
-    if (http_decode_encoding(ce) == HTTP_ENC_UNSUPPORTED) {
-        h1_reject(c, 415, h->has_body, NULL);
+    /* A refused request whose whole body is already here is skipped and the connection
+     * kept; otherwise we answer without reading the body and close. */
+    int body_here = !h->chunked && c->in.len >= h->next;
+    if (!req->route || http_decode_encoding(ce) == HTTP_ENC_UNSUPPORTED) {
+        h->complete = body_here;
+        h1_reject(c, req->route ? 415 : status, !body_here, req->route ? NULL : allow);
         return 1;
     }
     if (h->chunked) {

@@ -92,6 +92,9 @@ static void th_async(http_req_t *req, void *ud)
 
 static int th_async_delay = 50;
 
+/* set by a test file to add its own routes before the server starts */
+static void (*tsrv_extra_routes)(http_router_t *r);
+
 static void tsrv_start(struct tsrv *t, const http_server_config_t *cfg)
 {
     t->srv = http_server_create(cfg);
@@ -108,6 +111,8 @@ static void tsrv_start(struct tsrv *t, const http_server_config_t *cfg)
     http_route(t->router, "POST", "/busy", th_busy, NULL);
     http_route(t->router, "POST", "/async", th_async, &th_async_delay);
     http_route(t->router, "GET", "/async", th_async, &th_async_delay);
+    if (tsrv_extra_routes)
+        tsrv_extra_routes(t->router);
     t->port = http_server_listen(t->srv, "127.0.0.1", 0, t->router);
     if (t->port <= 0) {
         fprintf(stderr, "listen failed: %d\n", t->port);
