@@ -1768,15 +1768,16 @@ int otlp_pb_scan(enum otlp_signal sig, slice_t body, otlp_scan_t *out)
     return otlp_pb_scan_resources(sig, body, out, NULL, NULL);
 }
 
-size_t otlp_pb_arena_cap_hint(size_t body_len)
+size_t otlp_pb_arena_cap_hint(size_t body_len, size_t chunk_size)
 {
-    /* Every array element stored costs at least 2 body bytes (tag + length or value),
-     * except packed varints (1 byte -> 8) and packed fixed64 (8 -> 8); the largest element
-     * is otlp_span_t (200 bytes). Allocation padding (< 16 bytes, one allocation per
-     * non-empty repeated field per message) and the tail left in a chunk when the next
-     * allocation does not fit at most double that. */
-    const size_t per_byte = 256, slack = 64 * 1024;
-    if (body_len > (SIZE_MAX - slack) / per_byte)
+    /* Every array element stored costs at least 2 body bytes of its own (tag + length or
+     * value), except packed varints (1 byte -> 8) and packed fixed64 (8 -> 8); the largest
+     * element is otlp_span_t (200 bytes); each non-empty array allocation adds < 16 bytes
+     * of padding: <= 108 bytes requested per body byte. An arena abandons the tail of a
+     * chunk only when an allocation larger than that tail arrives, so the tails are at
+     * most what is requested: 216 per byte, rounded up, plus the first chunk. */
+    const size_t per_byte = 256, slack = 4096;
+    if (chunk_size > SIZE_MAX / 2 || body_len > (SIZE_MAX - 2 * chunk_size - slack) / per_byte)
         return SIZE_MAX;
-    return body_len * per_byte + slack;
+    return body_len * per_byte + chunk_size + slack;
 }

@@ -34,12 +34,13 @@ int otlp_pb_decode_logs(slice_t body, arena_t *a, otlp_logs_t *out);
 
 /*
  * An arena cap under which decoding a well-formed body of `body_len` bytes never fails
- * for lack of room, for an arena whose chunk size is at most 64 KiB. The model can be far
- * larger than the body: an empty span is 2 bytes on the wire and a 200-byte otlp_span_t
- * in the model, so the bound is ~100 model bytes per body byte, doubled for arena padding
- * and chunk tails. Receivers should cap the decode arena at this (saturates at SIZE_MAX).
+ * for lack of room, for an arena created with `chunk_size`. The model can be far larger
+ * than the body: an empty span is 2 bytes on the wire and a 200-byte otlp_span_t in the
+ * model, so the bound is ~108 model bytes per body byte (with alignment padding), doubled
+ * for the chunk tails an arena may abandon, plus one chunk. Receivers should cap their
+ * decode arena with it. Saturates at SIZE_MAX.
  */
-size_t otlp_pb_arena_cap_hint(size_t body_len);
+size_t otlp_pb_arena_cap_hint(size_t body_len, size_t chunk_size);
 
 /* Result of a scan: the same counts a decode would produce. */
 typedef struct {

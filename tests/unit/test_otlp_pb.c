@@ -1572,13 +1572,18 @@ static void test_arena_cap_hint(void **state)
         pb_w_end(&w, m1);
         assert_int_equal(w.err, 0);
         enum otlp_signal sig = k == 2 ? OTLP_METRICS : OTLP_TRACES;
-        size_t cap = otlp_pb_arena_cap_hint(req.len);
-        arena_t *a = arena_create(64 * 1024, cap);
-        res_t r = run_decode(sig, buf_slice(&req), a);
-        assert_int_equal(r.rc, 0);
-        assert_int_equal(r.items + r.rejected, k == 1 ? 1 : 20000);
-        assert_true(arena_used(a) <= cap);
-        arena_destroy(a);
+        /* small and large chunks (the lake sink uses 1 MiB chunks) */
+        static const size_t chunks[] = {4096, 64 * 1024, 1 << 20};
+        for (size_t c = 0; c < N(chunks); c++) {
+            size_t cap = otlp_pb_arena_cap_hint(req.len, chunks[c]);
+            arena_t *a = arena_create(chunks[c], cap);
+            res_t r = run_decode(sig, buf_slice(&req), a);
+            assert_int_equal(r.rc, 0);
+            assert_int_equal(r.items + r.rejected, k == 1 ? 1 : 20000);
+            assert_true(arena_used(a) <= cap);
+            arena_destroy(a);
+        }
+        arena_t *a;
         /* and a much smaller cap really is too small (the hint is not vacuous) */
         a = arena_create(64 * 1024, req.len * 4);
         assert_int_equal(run_decode(sig, buf_slice(&req), a).rc, ORASI_ENOMEM);
@@ -1587,7 +1592,8 @@ static void test_arena_cap_hint(void **state)
         buf_free(&mid);
         buf_free(&req);
     }
-    assert_true(otlp_pb_arena_cap_hint(SIZE_MAX) == SIZE_MAX);
+    assert_true(otlp_pb_arena_cap_hint(SIZE_MAX, 4096) == SIZE_MAX);
+    assert_true(otlp_pb_arena_cap_hint(10, SIZE_MAX) == SIZE_MAX);
 }
 
 /* Fail every allocation in turn: a clean ORASI_ENOMEM each time, nothing leaked (ASan). */
