@@ -73,7 +73,7 @@ e2e_check "no span accepted from malformed requests" 0 $(( $(accepted http_proto
 partial_check() {
   local name=$1 op=$2 n=$3 got msg
   read -r got msg < <($BODIES partial traces "$E2E_TMP/resp.$name" 2>&1)
-  if [ "$got" -"$op" "$n" ] 2>/dev/null; then
+  if test "$got" "-$op" "$n" 2>/dev/null; then
     e2e_ok "$name: partial_success.rejected_spans = $got ($msg)"
   else
     e2e_fail "$name: partial_success.rejected_spans is '$got $msg', expected -$op $n"

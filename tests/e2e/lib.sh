@@ -126,6 +126,7 @@ e2e_http_status() {
   curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" 2>/dev/null || true
 }
 
+# shellcheck disable=SC2120,SC2034 # optional args; the URLs are for the sourcing tests
 # e2e_start_orasi [extra args for `orasi run`] — sets ORASI_PID, GRPC_PORT, HTTP_PORT,
 # API_PORT, API_URL, OTLP_HTTP_URL, ORASI_DATA. Waits ≤ 20 s for /ready 200.
 e2e_start_orasi() {
