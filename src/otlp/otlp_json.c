@@ -1575,13 +1575,54 @@ static void ow_sep(struct ow *w)
         ow_raw(w, ",", 1);
     w->first = 0;
 }
-/* `"name":` (names are our own constants: no escaping needed) */
+/* `,"name":` in one append (names are our own short constants: no escaping needed) */
 static void ow_key(struct ow *w, const char *name)
 {
-    ow_sep(w);
-    ow_raw(w, "\"", 1);
-    ow_cstr(w, name);
-    ow_raw(w, "\":", 2);
+    char tmp[64];
+    size_t n = 0, l = strlen(name);
+    if (!w->first)
+        tmp[n++] = ',';
+    w->first = 0;
+    if (l > sizeof(tmp) - 4) { /* cannot happen with our names; stay correct anyway */
+        ow_raw(w, tmp, n);
+        ow_raw(w, "\"", 1);
+        ow_raw(w, name, l);
+        ow_raw(w, "\":", 2);
+        return;
+    }
+    tmp[n++] = '"';
+    memcpy(tmp + n, name, l);
+    n += l;
+    tmp[n++] = '"';
+    tmp[n++] = ':';
+    ow_raw(w, tmp, n);
+}
+
+/* Decimal digits of v into the end of tmp[24]; returns the first digit. No printf: the
+ * encoder writes many timestamps. */
+static char *ow_utoa(uint64_t v, char *end)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
+/* Integer (as a JSON number, or quoted as proto3 JSON writes 64-bit ones). */
+static void ow_num(struct ow *w, int neg, uint64_t mag, int quoted)
+{
+    char tmp[24];
+    char *end = tmp + sizeof(tmp) - 1, *p;
+    if (quoted)
+        *end-- = '"';
+    p = ow_utoa(mag, end + 1);
+    if (neg)
+        *--p = '-';
+    if (quoted)
+        *--p = '"';
+    ow_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 static void ow_strval(struct ow *w, slice_t s)
 {
@@ -1597,27 +1638,28 @@ static void ow_str(struct ow *w, const char *name, slice_t s)
     ow_key(w, name);
     ow_strval(w, s);
 }
+static uint64_t ow_mag(int64_t v)
+{
+    return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+}
 static void ow_u64(struct ow *w, const char *name, uint64_t v)
 {
     if (!v)
         return;
     ow_key(w, name);
-    if (!w->rc)
-        w->rc = json_write_u64_str(w->b, v);
+    ow_num(w, 0, v, 1);
 }
 static void ow_i64_always(struct ow *w, const char *name, int64_t v)
 {
     ow_key(w, name);
-    if (!w->rc)
-        w->rc = json_write_i64_str(w->b, v);
+    ow_num(w, v < 0, ow_mag(v), 1);
 }
-static void ow_int(struct ow *w, const char *name, long long v)
+static void ow_int(struct ow *w, const char *name, int64_t v)
 {
     if (!v)
         return;
     ow_key(w, name);
-    if (!w->rc)
-        w->rc = buf_printf(w->b, "%lld", v);
+    ow_num(w, v < 0, ow_mag(v), 0);
 }
 static void ow_f64_always(struct ow *w, const char *name, double v)
 {
@@ -1870,7 +1912,7 @@ static void ow_u64s(struct ow *w, const char *name, const otlp_u64s_t *a)
     ow_open(w, '[');
     for (size_t i = 0; i < a->n && !w->rc; i++) {
         ow_sep(w);
-        w->rc = json_write_u64_str(w->b, a->v[i]);
+        ow_num(w, 0, a->v[i], 1);
     }
     ow_close(w, ']');
 }

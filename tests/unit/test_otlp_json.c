@@ -827,6 +827,42 @@ static void test_encode_limits(void **state)
     arena_destroy(a);
 }
 
+/* Integer edge values survive encode -> decode exactly. */
+static void test_encode_integers(void **state)
+{
+    otlp_log_record_t rec[3] = {
+        {.time_unix_nano = UINT64_MAX, .severity_number = -5, .flags = UINT32_MAX,
+         .body = {.type = OTLP_ANY_INT, .u.i64 = INT64_MIN}},
+        {.observed_time_unix_nano = 1, .severity_number = INT32_MIN,
+         .body = {.type = OTLP_ANY_INT, .u.i64 = INT64_MAX}},
+        {.body = {.type = OTLP_ANY_INT, .u.i64 = 0}},
+    };
+    otlp_scope_logs_t sl = {.log_records = rec, .n_log_records = 3};
+    otlp_resource_logs_t rl = {.scope_logs = &sl, .n_scope_logs = 1};
+    otlp_logs_t l = {.resource_logs = &rl, .n_resource_logs = 1};
+    buf_t b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(otlp_json_encode_logs(&l, &b), 0);
+    assert_int_equal(buf_append_byte(&b, 0), 0);
+    assert_non_null(strstr((char *)b.data, "\"timeUnixNano\":\"18446744073709551615\""));
+    assert_non_null(strstr((char *)b.data, "\"intValue\":\"-9223372036854775808\""));
+    assert_non_null(strstr((char *)b.data, "\"severityNumber\":-5,"));
+    assert_non_null(strstr((char *)b.data, "\"intValue\":\"0\""));
+    arena_t *a = arena_create(0, 0);
+    otlp_logs_t back;
+    assert_int_equal(otlp_json_decode_logs(slice_make(b.data, b.len - 1), a, &back), 0);
+    const otlp_log_record_t *r = back.resource_logs[0].scope_logs[0].log_records;
+    assert_true(r[0].time_unix_nano == UINT64_MAX);
+    assert_int_equal(r[0].severity_number, -5);
+    assert_true(r[0].flags == UINT32_MAX);
+    assert_true(r[0].body.u.i64 == INT64_MIN);
+    assert_int_equal(r[1].severity_number, INT32_MIN);
+    assert_true(r[1].body.u.i64 == INT64_MAX);
+    assert_int_equal(r[2].body.type, OTLP_ANY_INT);
+    arena_destroy(a);
+    buf_free(&b);
+}
+
 static void test_export_response(void **state)
 {
     buf_t b;
@@ -997,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_metrics),
         cmocka_unit_test(test_roundtrip_logs),
         cmocka_unit_test(test_encode_limits),
+        cmocka_unit_test(test_encode_integers),
         cmocka_unit_test(test_export_response),
         cmocka_unit_test(test_alloc_failure),
         cmocka_unit_test(test_arena_cap),
