@@ -773,9 +773,12 @@ static int dec_resource_spans(dctx_t *d, slice_t s, void *elem)
             if ((rc = rd_len(d, &r, wt, &sub, E_RS)) == 0)
                 rc = dec_resource(d, sub, &rs->resource, &rwhy);
         } else if (f == 2) {
+            /* the element slot only exists once the wire type is known to be right: the
+             * pre-pass counted LEN occurrences only */
+            if ((rc = rd_len(d, &r, wt, &sub, E_RS)) < 0)
+                return rc;
             otlp_scope_spans_t tmp, *ss = d->a ? &rs->scope_spans[rs->n_scope_spans] : &tmp;
-            if ((rc = rd_len(d, &r, wt, &sub, E_RS)) == 0 &&
-                (rc = dec_scope_spans(d, sub, ss)) == 0 && d->a)
+            if ((rc = dec_scope_spans(d, sub, ss)) == 0 && d->a)
                 rs->n_scope_spans++;
         } else if (f == 3) {
             rc = rd_str(d, &r, wt, &rs->schema_url, E_RS, &rwhy, R_SCHEMA_UTF8);
@@ -1406,10 +1409,11 @@ static int dec_scope_metrics(dctx_t *d, slice_t s, otlp_scope_metrics_t *sm)
             if ((rc = rd_len(d, &r, wt, &sub, E_SM)) == 0)
                 rc = dec_scope(d, sub, &sm->scope, &swhy);
         } else if (f == 2) {
+            if ((rc = rd_len(d, &r, wt, &sub, E_SM)) < 0)
+                return rc; /* before touching a slot: the pre-pass counted LEN only */
             otlp_metric_t tmp, *m = d->a ? &sm->metrics[sm->n_metrics] : &tmp;
             memset(m, 0, sizeof(*m));
-            if ((rc = rd_len(d, &r, wt, &sub, E_SM)) == 0 && (rc = dec_metric(d, sub, m)) == 0 &&
-                d->a)
+            if ((rc = dec_metric(d, sub, m)) == 0 && d->a)
                 sm->n_metrics++;
         } else if (f == 3) {
             rc = rd_str(d, &r, wt, &sm->schema_url, E_SM, &swhy, R_SCHEMA_UTF8);
@@ -1450,9 +1454,10 @@ static int dec_resource_metrics(dctx_t *d, slice_t s, void *elem)
             if ((rc = rd_len(d, &r, wt, &sub, E_RM)) == 0)
                 rc = dec_resource(d, sub, &rm->resource, &rwhy);
         } else if (f == 2) {
+            if ((rc = rd_len(d, &r, wt, &sub, E_RM)) < 0)
+                return rc;
             otlp_scope_metrics_t tmp, *sm = d->a ? &rm->scope_metrics[rm->n_scope_metrics] : &tmp;
-            if ((rc = rd_len(d, &r, wt, &sub, E_RM)) == 0 &&
-                (rc = dec_scope_metrics(d, sub, sm)) == 0 && d->a)
+            if ((rc = dec_scope_metrics(d, sub, sm)) == 0 && d->a)
                 rm->n_scope_metrics++;
         } else if (f == 3) {
             rc = rd_str(d, &r, wt, &rm->schema_url, E_RM, &rwhy, R_SCHEMA_UTF8);
@@ -1613,9 +1618,10 @@ static int dec_resource_logs(dctx_t *d, slice_t s, void *elem)
             if ((rc = rd_len(d, &r, wt, &sub, E_RL)) == 0)
                 rc = dec_resource(d, sub, &rl->resource, &rwhy);
         } else if (f == 2) {
+            if ((rc = rd_len(d, &r, wt, &sub, E_RL)) < 0)
+                return rc;
             otlp_scope_logs_t tmp, *sl = d->a ? &rl->scope_logs[rl->n_scope_logs] : &tmp;
-            if ((rc = rd_len(d, &r, wt, &sub, E_RL)) == 0 &&
-                (rc = dec_scope_logs(d, sub, sl)) == 0 && d->a)
+            if ((rc = dec_scope_logs(d, sub, sl)) == 0 && d->a)
                 rl->n_scope_logs++;
         } else if (f == 3) {
             rc = rd_str(d, &r, wt, &rl->schema_url, E_RL, &rwhy, R_SCHEMA_UTF8);

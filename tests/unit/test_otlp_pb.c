@@ -1061,6 +1061,71 @@ static void test_malformed(void **state)
     buf_free(&b);
 }
 
+/* A repeated message field carrying the wrong wire type at every level of every signal:
+ * the pre-pass counts nothing for it, so the decoder must reject it before it touches an
+ * array slot (regression: a NULL array was written to). */
+static void test_wrong_wire_type_every_level(void **state)
+{
+    (void)state;
+    /* path of field numbers from the request down to the repeated field under test */
+    static const struct {
+        int sig;
+        uint32_t path[6];
+        int depth;
+    } cases[] = {
+        {OTLP_TRACES, {1}, 1},
+        {OTLP_TRACES, {1, 2}, 2},
+        {OTLP_TRACES, {1, 2, 2}, 3},
+        {OTLP_TRACES, {1, 2, 2, 9}, 4},
+        {OTLP_TRACES, {1, 2, 2, 11}, 4},
+        {OTLP_TRACES, {1, 2, 2, 13}, 4},
+        {OTLP_TRACES, {1, 1, 1}, 3},
+        {OTLP_METRICS, {1}, 1},
+        {OTLP_METRICS, {1, 2}, 2},
+        {OTLP_METRICS, {1, 2, 2}, 3},
+        {OTLP_METRICS, {1, 2, 2, 5}, 4},
+        {OTLP_METRICS, {1, 2, 2, 5, 1}, 5},
+        {OTLP_METRICS, {1, 2, 2, 9, 1}, 5},
+        {OTLP_METRICS, {1, 2, 2, 11, 1}, 5},
+        {OTLP_METRICS, {1, 2, 2, 10, 1}, 5},
+        {OTLP_METRICS, {1, 2, 2, 12}, 4},
+        {OTLP_LOGS, {1}, 1},
+        {OTLP_LOGS, {1, 2}, 2},
+        {OTLP_LOGS, {1, 2, 2}, 3},
+        {OTLP_LOGS, {1, 2, 2, 6}, 4},
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        for (int wt = 0; wt < 3; wt += 1) {
+            if (wt == PB_WT_LEN)
+                continue;
+            buf_t cur, next;
+            buf_init(&cur, 1024);
+            pb_writer_t w;
+            pb_writer_init(&w, &cur);
+            /* the innermost: the repeated field with a scalar wire type */
+            uint32_t last = cases[i].path[cases[i].depth - 1];
+            if (wt == PB_WT_VARINT)
+                pb_w_uint(&w, last, 1);
+            else
+                pb_w_fixed64(&w, last, 1);
+            for (int lvl = cases[i].depth - 2; lvl >= 0; lvl--) {
+                buf_init(&next, 1024);
+                pb_writer_init(&w, &next);
+                pb_w_bytes(&w, cases[i].path[lvl], cur.data, cur.len);
+                buf_free(&cur);
+                cur = next;
+            }
+            assert_int_equal(w.err, 0);
+            res_t r = decode_and_scan((enum otlp_signal)cases[i].sig, buf_slice(&cur));
+            if (r.rc != ORASI_EPARSE) {
+                fprintf(stderr, "case %zu wt %d: rc %d\n", i, wt, r.rc);
+                fail();
+            }
+            buf_free(&cur);
+        }
+    }
+}
+
 /* AnyValue nested `levels` deep in arrays (or kvlists) around a string */
 static void nested_kv(buf_t *kv, int levels, int kvlist)
 {
@@ -1797,6 +1862,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_concatenation),
         cmocka_unit_test(test_scan_resource_ranges),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_wrong_wire_type_every_level),
         cmocka_unit_test(test_nesting_depth),
         cmocka_unit_test(test_item_rejection),
         cmocka_unit_test(test_inherited_rejection),
