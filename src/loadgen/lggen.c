@@ -1379,7 +1379,13 @@ static long lg_find_sites(enum lggen_encoding enc, const struct lg_collect *c, s
     }
     size_t n = 0;
     const uint8_t *p = body.p;
-    for (size_t off = 0; off + 8 <= body.len; off++) {
+    /* Every id sits right after a fixed byte: in protobuf the length prefix of a 16- or
+     * 8-byte field (0x10 or 0x08), in JSON the opening quote of a hex string. Looking up
+     * only those offsets skips the hash for ~95 % of the bytes. */
+    uint8_t lead1 = enc == LGGEN_JSON ? '"' : 0x10, lead2 = enc == LGGEN_JSON ? '"' : 0x08;
+    for (size_t off = 1; off + 8 <= body.len; off++) {
+        if (p[off - 1] != lead1 && p[off - 1] != lead2)
+            continue;
         uint64_t k = lg_load64(p + off);
         uint32_t h = lg_hash64(k) & (uint32_t)(tsize - 1);
         for (; grp[h] != UINT32_MAX; h = (h + 1) & (uint32_t)(tsize - 1)) {

@@ -45,7 +45,7 @@
 enum lggen_encoding { LGGEN_PROTOBUF = 0, LGGEN_JSON = 1 };
 
 #define LGGEN_POOL 16                      /* templates per signal */
-#define LGGEN_MAX_USES 32                  /* uses of a template before it is rebuilt */
+#define LGGEN_MAX_USES 64                  /* uses of a template before it is rebuilt */
 #define LGGEN_MAX_AGE_NS 1000000000ull     /* ... or after this age (fresh timestamps) */
 #define LGGEN_MAX_BATCH 100000             /* items per request */
 #define LGGEN_MAX_BODY (64u << 20)         /* cap on one encoded request */
