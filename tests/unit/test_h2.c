@@ -236,7 +236,7 @@ static void test_reset_while_async(void **state)
     int j = h2c_submit(c, "GET", "/hello", NULL, 0, NULL, 0);
     assert_int_equal(h2c_run(c, 2000), 0);
     assert_int_equal(c->st[j].status, 200);
-    assert_int_equal(http_server_inflight(S.srv), 0);
+    assert_int_equal(tsrv_inflight_settled(S.srv), 0);
     h2c_free(c);
 }
 

@@ -130,6 +130,15 @@ static void tsrv_stop(struct tsrv *t)
     t->router = NULL;
 }
 
+/* In-flight count once the workers caught up (a client can read an answer a moment
+ * before the worker has finished the request). */
+__attribute__((unused)) static size_t tsrv_inflight_settled(http_server_t *srv)
+{
+    for (int i = 0; i < 200 && http_server_inflight(srv) != 0; i++)
+        usleep(5000);
+    return http_server_inflight(srv);
+}
+
 /* ---- client ---------------------------------------------------------------------------- */
 
 struct tcli {
