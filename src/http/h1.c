@@ -432,7 +432,7 @@ static int h1_step_head(struct http_conn *c)
         switch (name.len) {
         case 14:
             if (slice_eq_nocase(name, "content-length")) {
-                uint64_t x;
+                uint64_t x = 0;
                 if (h1_parse_clen(v, &x) < 0 || (have_cl && x != cl))
                     bad = 400;
                 cl = x;

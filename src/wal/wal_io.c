@@ -399,7 +399,7 @@ static int walio_f_sync(const struct wal_io *io, int fd, int data_only)
         goto out;
     f->st.syncs++;
     int i = walio_fd_file(f, fd);
-    uint64_t size;
+    uint64_t size = 0;
     if (i >= 0 && walio_posix_fsize(io, fd, &size) == 0)
         f->files[i].synced = size;
 out:
