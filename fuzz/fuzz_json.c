@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FZ_CHECK(x)                                                                        \
-    do {                                                                                   \
-        if (!(x))                                                                          \
-            abort();                                                                       \
+#define FZ_CHECK(x)                                                                                \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 /* Check the subtree of token i (links nest, counts match, object keys are strings) and
@@ -107,10 +107,18 @@ static int fz_write(const json_doc_t *d, buf_t *b)
         }
         const json_tok_t *t = &d->t[k];
         switch (t->type) {
-        case JSON_NULL: rc = rc ? rc : buf_append_str(b, "null"); break;
-        case JSON_TRUE: rc = rc ? rc : buf_append_str(b, "true"); break;
-        case JSON_FALSE: rc = rc ? rc : buf_append_str(b, "false"); break;
-        case JSON_NUMBER: rc = rc ? rc : buf_append_slice(b, json_slice(d, k)); break;
+        case JSON_NULL:
+            rc = rc ? rc : buf_append_str(b, "null");
+            break;
+        case JSON_TRUE:
+            rc = rc ? rc : buf_append_str(b, "true");
+            break;
+        case JSON_FALSE:
+            rc = rc ? rc : buf_append_str(b, "false");
+            break;
+        case JSON_NUMBER:
+            rc = rc ? rc : buf_append_slice(b, json_slice(d, k));
+            break;
         case JSON_STRING:
             rc = rc ? rc : buf_append_json_str(b, (const char *)t->p, t->len);
             break;

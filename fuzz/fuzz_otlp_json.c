@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FZ_CHECK(x)                                                                        \
-    do {                                                                                   \
-        if (!(x))                                                                          \
-            abort();                                                                       \
+#define FZ_CHECK(x)                                                                                \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 static size_t fz_count_traces(const otlp_traces_t *t)
@@ -41,11 +41,20 @@ static size_t fz_count_metrics(const otlp_metrics_t *m)
                 const otlp_metric_t *x = &sm->metrics[k];
                 switch (x->type) {
                 case OTLP_METRIC_GAUGE:
-                case OTLP_METRIC_SUM: n += x->points.number.n; break;
-                case OTLP_METRIC_HISTOGRAM: n += x->points.histogram.n; break;
-                case OTLP_METRIC_EXP_HISTOGRAM: n += x->points.exp_histogram.n; break;
-                case OTLP_METRIC_SUMMARY: n += x->points.summary.n; break;
-                default: break;
+                case OTLP_METRIC_SUM:
+                    n += x->points.number.n;
+                    break;
+                case OTLP_METRIC_HISTOGRAM:
+                    n += x->points.histogram.n;
+                    break;
+                case OTLP_METRIC_EXP_HISTOGRAM:
+                    n += x->points.exp_histogram.n;
+                    break;
+                case OTLP_METRIC_SUMMARY:
+                    n += x->points.summary.n;
+                    break;
+                default:
+                    break;
                 }
             }
         }

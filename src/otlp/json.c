@@ -58,8 +58,8 @@ static int json_fail(struct json_parser *p, const uint8_t *at, int code, const c
     p->err->offset = off;
     p->err->line = line;
     p->err->col = col;
-    snprintf(p->err->msg, sizeof(p->err->msg), "line %u col %u (byte %zu): %s", line, col,
-             off, msg);
+    snprintf(p->err->msg, sizeof(p->err->msg), "line %u col %u (byte %zu): %s", line, col, off,
+             msg);
     return code;
 }
 
@@ -136,8 +136,7 @@ static size_t json_utf8_seq(const uint8_t *s, const uint8_t *end)
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
-        if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-            (s[3] & 0xC0) != 0x80)
+        if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
             return 0;
         if (c == 0xF0 && s[1] < 0x90)
             return 0; /* overlong */
@@ -213,8 +212,7 @@ static inline int json_swar_special(uint64_t v)
  * With `lenient`, a lone surrogate is written as its (invalid) 3-byte form and *bad set,
  * so the caller can reject just the item holding it.
  */
-static long json_unescape(const uint8_t *s, const uint8_t *e, uint8_t *dst, int lenient,
-                          int *bad)
+static long json_unescape(const uint8_t *s, const uint8_t *e, uint8_t *dst, int lenient, int *bad)
 {
     uint8_t *o = dst;
     while (s < e) {
@@ -225,14 +223,30 @@ static long json_unescape(const uint8_t *s, const uint8_t *e, uint8_t *dst, int 
         s++;
         uint8_t c = *s++;
         switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '/': *o++ = '/'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '/':
+            *o++ = '/';
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
         default: { /* 'u': four hex digits, checked by the scanner */
             uint32_t cp = (uint32_t)json_hex4(s);
             s += 4;
@@ -294,7 +308,14 @@ static int json_string(struct json_parser *p)
             if (q + 1 >= end)
                 return json_fail(p, p->pos, ORASI_EPARSE, "unterminated string");
             switch (q[1]) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
                 q += 2;
                 break;
             case 'u':
@@ -403,8 +424,7 @@ static inline void json_skip_ws(struct json_parser *p)
     p->pos = q;
 }
 
-int json_parse(slice_t in, const json_limits_t *lim, arena_t *a, json_doc_t *doc,
-               json_err_t *err)
+int json_parse(slice_t in, const json_limits_t *lim, arena_t *a, json_doc_t *doc, json_err_t *err)
 {
     uint32_t max_depth = lim && lim->max_depth ? lim->max_depth : JSON_DEFAULT_MAX_DEPTH;
     uint32_t max_tokens = lim && lim->max_tokens ? lim->max_tokens : JSON_DEFAULT_MAX_TOKENS;
@@ -423,8 +443,13 @@ int json_parse(slice_t in, const json_limits_t *lim, arena_t *a, json_doc_t *doc
         in.p = empty; /* keep pointer arithmetic defined */
     }
     struct json_parser p = {
-        .in = in.p, .end = in.p + in.len, .pos = in.p, .a = a, .max_tokens = max_tokens,
-        .flags = lim ? lim->flags : 0, .err = err,
+        .in = in.p,
+        .end = in.p + in.len,
+        .pos = in.p,
+        .a = a,
+        .max_tokens = max_tokens,
+        .flags = lim ? lim->flags : 0,
+        .err = err,
     };
     uint32_t stack[JSON_MAX_DEPTH_LIMIT]; /* open containers, innermost last */
     uint32_t depth = 0;

@@ -65,10 +65,11 @@ typedef struct json_tok {
 #define JSON_DEFAULT_MAX_INPUT ((size_t)64 << 20)
 
 /* Option bits. */
-#define JSON_LENIENT_UTF8 0x01 /* mark strings with bad UTF-8 or a lone \u surrogate
-                                  (JSON_F_BADUTF8) instead of failing the whole document,
-                                  for callers that reject only the item holding the
-                                  string. Bytes are kept as is. */
+#define JSON_LENIENT_UTF8                                                                          \
+    0x01 /* mark strings with bad UTF-8 or a lone \u surrogate                                     \
+            (JSON_F_BADUTF8) instead of failing the whole document,                                \
+            for callers that reject only the item holding the                                      \
+            string. Bytes are kept as is. */
 
 typedef struct {
     uint32_t max_depth;  /* nesting of arrays/objects; root container is depth 1 */
@@ -78,10 +79,10 @@ typedef struct {
 } json_limits_t;
 
 typedef struct {
-    char msg[160];  /* "line 3 col 14 (byte 40): expected ':' after object key" */
-    size_t offset;  /* byte offset of the problem */
-    uint32_t line;  /* 1-based */
-    uint32_t col;   /* 1-based, in bytes */
+    char msg[160]; /* "line 3 col 14 (byte 40): expected ':' after object key" */
+    size_t offset; /* byte offset of the problem */
+    uint32_t line; /* 1-based */
+    uint32_t col;  /* 1-based, in bytes */
 } json_err_t;
 
 typedef struct {
@@ -95,8 +96,7 @@ typedef struct {
  * whitespace). `lim` may be NULL (defaults). Tokens and unescaped strings go into `a`.
  * `err` may be NULL. Returns 0 or a negative ORASI_E* code (see above).
  */
-int json_parse(slice_t in, const json_limits_t *lim, arena_t *a, json_doc_t *doc,
-               json_err_t *err);
+int json_parse(slice_t in, const json_limits_t *lim, arena_t *a, json_doc_t *doc, json_err_t *err);
 
 /* Line and column (1-based, column in bytes) of byte `off` of `in`, for messages. */
 void json_pos(slice_t in, size_t off, uint32_t *line, uint32_t *col);
@@ -134,12 +134,12 @@ uint32_t json_obj_get(const json_doc_t *d, uint32_t obj, const char *key);
 uint32_t json_arr_get(const json_doc_t *d, uint32_t arr, uint32_t idx);
 
 /* Iterate an array: `el` is each element's index. */
-#define JSON_ARR_FOREACH(d, arr, el)                                                       \
-    for (uint32_t el##_k_ = 0, el = (arr) + 1; el##_k_ < (d)->t[(arr)].n;                 \
+#define JSON_ARR_FOREACH(d, arr, el)                                                               \
+    for (uint32_t el##_k_ = 0, el = (arr) + 1; el##_k_ < (d)->t[(arr)].n;                          \
          el##_k_++, el = (d)->t[el].next)
 /* Iterate an object: `key` is each member's key token, `val` its value token. */
-#define JSON_OBJ_FOREACH(d, obj, key, val)                                                 \
-    for (uint32_t key##_k_ = 0, key = (obj) + 1, val = (obj) + 2; key##_k_ < (d)->t[(obj)].n; \
+#define JSON_OBJ_FOREACH(d, obj, key, val)                                                         \
+    for (uint32_t key##_k_ = 0, key = (obj) + 1, val = (obj) + 2; key##_k_ < (d)->t[(obj)].n;      \
          key##_k_++, key = (d)->t[val].next, val = key + 1)
 
 /* --- numbers (text from a JSON_NUMBER token, or any string meant to hold one) --- */

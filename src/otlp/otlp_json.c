@@ -35,12 +35,12 @@
 
 struct oj {
     json_doc_t d;
-    arena_t *a;         /* output arena (model) */
-    arena_t *scratch;   /* token array */
-    const char *err;    /* structural error message (output arena or static) */
-    size_t items;       /* accepted items */
-    size_t rejected;    /* rejected items */
-    const char *msg;    /* first rejection reason */
+    arena_t *a;       /* output arena (model) */
+    arena_t *scratch; /* token array */
+    const char *err;  /* structural error message (output arena or static) */
+    size_t items;     /* accepted items */
+    size_t rejected;  /* rejected items */
+    const char *msg;  /* first rejection reason */
 };
 
 /* ---------------------------------------------------------------- helpers ----------- */
@@ -329,12 +329,19 @@ static int oj_enum(struct oj *c, uint32_t v, const char *what, const struct oj_e
 }
 
 static const struct oj_enum oj_span_kinds[] = {
-    {"SPAN_KIND_UNSPECIFIED", 0}, {"SPAN_KIND_INTERNAL", 1}, {"SPAN_KIND_SERVER", 2},
-    {"SPAN_KIND_CLIENT", 3},      {"SPAN_KIND_PRODUCER", 4}, {"SPAN_KIND_CONSUMER", 5},
+    {"SPAN_KIND_UNSPECIFIED", 0},
+    {"SPAN_KIND_INTERNAL", 1},
+    {"SPAN_KIND_SERVER", 2},
+    {"SPAN_KIND_CLIENT", 3},
+    {"SPAN_KIND_PRODUCER", 4},
+    {"SPAN_KIND_CONSUMER", 5},
     {NULL, 0},
 };
 static const struct oj_enum oj_status_codes[] = {
-    {"STATUS_CODE_UNSET", 0}, {"STATUS_CODE_OK", 1}, {"STATUS_CODE_ERROR", 2}, {NULL, 0},
+    {"STATUS_CODE_UNSET", 0},
+    {"STATUS_CODE_OK", 1},
+    {"STATUS_CODE_ERROR", 2},
+    {NULL, 0},
 };
 static const struct oj_enum oj_temporalities[] = {
     {"AGGREGATION_TEMPORALITY_UNSPECIFIED", 0},
@@ -411,7 +418,8 @@ static const char R_LINK_TRACE_ID[] = "link trace_id must be 16 bytes (32 hex di
 static const char R_LINK_SPAN_ID[] = "link span_id must be 8 bytes (16 hex digits)";
 static const char R_EX_TRACE_ID[] = "exemplar trace_id must be empty or 16 bytes (32 hex digits)";
 static const char R_EX_SPAN_ID[] = "exemplar span_id must be empty or 8 bytes (16 hex digits)";
-static const char R_LOG_TRACE_ID[] = "log record trace_id must be empty or 16 bytes (32 hex digits)";
+static const char R_LOG_TRACE_ID[] =
+    "log record trace_id must be empty or 16 bytes (32 hex digits)";
 static const char R_LOG_SPAN_ID[] = "log record span_id must be empty or 8 bytes (16 hex digits)";
 static const char R_DEPTH[] = "AnyValue nested too deeply";
 
@@ -421,8 +429,8 @@ static int oj_trace_id(struct oj *c, uint32_t v, const char *what, otlp_trace_id
     return oj_hexid(c, v, what, id->id, sizeof(id->id), &id->len, required, badmsg, why);
 }
 
-static int oj_span_id(struct oj *c, uint32_t v, const char *what, otlp_span_id_t *id,
-                      int required, const char *badmsg, const char **why)
+static int oj_span_id(struct oj *c, uint32_t v, const char *what, otlp_span_id_t *id, int required,
+                      const char *badmsg, const char **why)
 {
     return oj_hexid(c, v, what, id->id, sizeof(id->id), &id->len, required, badmsg, why);
 }
@@ -608,8 +616,7 @@ static int oj_kv(struct oj *c, uint32_t obj, otlp_kv_t *kv, int depth, const cha
     return rc;
 }
 
-static int oj_attrs(struct oj *c, uint32_t v, const char *what, otlp_attrs_t *out,
-                    const char **why)
+static int oj_attrs(struct oj *c, uint32_t v, const char *what, otlp_attrs_t *out, const char **why)
 {
     uint32_t n;
     int rc = oj_array(c, v, what, &n);
@@ -684,10 +691,8 @@ static int oj_settle(struct oj *c, const char *parent, const char *own)
 static int oj_event(struct oj *c, uint32_t v, otlp_event_t *e, const char **why)
 {
     uint32_t ft, fn, fa, fd;
-    const struct oj_field f[] = {{"timeUnixNano", &ft},
-                                 {"name", &fn},
-                                 {"attributes", &fa},
-                                 {"droppedAttributesCount", &fd}};
+    const struct oj_field f[] = {
+        {"timeUnixNano", &ft}, {"name", &fn}, {"attributes", &fa}, {"droppedAttributesCount", &fd}};
     int rc = oj_fields(c, v, "event", f, OJ_NF(f));
     if (!rc)
         rc = oj_u64(c, ft, "event.timeUnixNano", &e->time_unix_nano);
@@ -703,9 +708,12 @@ static int oj_event(struct oj *c, uint32_t v, otlp_event_t *e, const char **why)
 static int oj_link(struct oj *c, uint32_t v, otlp_link_t *l, const char **why)
 {
     uint32_t ft, fs, fts, fa, fd, ff;
-    const struct oj_field f[] = {{"traceId", &ft},    {"spanId", &fs},
-                                 {"traceState", &fts}, {"attributes", &fa},
-                                 {"droppedAttributesCount", &fd}, {"flags", &ff}};
+    const struct oj_field f[] = {{"traceId", &ft},
+                                 {"spanId", &fs},
+                                 {"traceState", &fts},
+                                 {"attributes", &fa},
+                                 {"droppedAttributesCount", &fd},
+                                 {"flags", &ff}};
     int rc = oj_fields(c, v, "link", f, OJ_NF(f));
     if (!rc)
         rc = oj_trace_id(c, ft, "link.traceId", &l->trace_id, 1, R_LINK_TRACE_ID, why);
@@ -960,9 +968,12 @@ static int oj_exemplars(struct oj *c, uint32_t v, otlp_exemplars_t *out, const c
     {
         otlp_exemplar_t *e = &arr[i++];
         uint32_t ffa, ft, fd, fi, fs, ftr;
-        const struct oj_field f[] = {{"filteredAttributes", &ffa}, {"timeUnixNano", &ft},
-                                     {"asDouble", &fd}, {"asInt", &fi},
-                                     {"spanId", &fs}, {"traceId", &ftr}};
+        const struct oj_field f[] = {{"filteredAttributes", &ffa},
+                                     {"timeUnixNano", &ft},
+                                     {"asDouble", &fd},
+                                     {"asInt", &fi},
+                                     {"spanId", &fs},
+                                     {"traceId", &ftr}};
         memset(e, 0, sizeof(*e));
         rc = oj_fields(c, el, "exemplar", f, OJ_NF(f));
         if (!rc)
@@ -986,10 +997,9 @@ static int oj_exemplars(struct oj *c, uint32_t v, otlp_exemplars_t *out, const c
 static int oj_number_dp(struct oj *c, uint32_t v, otlp_number_dp_t *p, const char **why)
 {
     uint32_t fa, fs, ft, fd, fi, fe, ff;
-    const struct oj_field f[] = {{"attributes", &fa}, {"startTimeUnixNano", &fs},
-                                 {"timeUnixNano", &ft}, {"asDouble", &fd},
-                                 {"asInt", &fi},      {"exemplars", &fe},
-                                 {"flags", &ff}};
+    const struct oj_field f[] = {
+        {"attributes", &fa}, {"startTimeUnixNano", &fs}, {"timeUnixNano", &ft}, {"asDouble", &fd},
+        {"asInt", &fi},      {"exemplars", &fe},         {"flags", &ff}};
     int rc = oj_fields(c, v, "dataPoint", f, OJ_NF(f));
     if (!rc)
         rc = oj_attrs(c, fa, "attributes", &p->attrs, why);
@@ -1016,11 +1026,17 @@ static int oj_opt_f64(struct oj *c, uint32_t v, const char *what, int *has, doub
 static int oj_histogram_dp(struct oj *c, uint32_t v, otlp_histogram_dp_t *p, const char **why)
 {
     uint32_t fa, fs, ft, fc, fsum, fbc, feb, fe, ff, fmin, fmax;
-    const struct oj_field f[] = {
-        {"attributes", &fa},    {"startTimeUnixNano", &fs}, {"timeUnixNano", &ft},
-        {"count", &fc},         {"sum", &fsum},             {"bucketCounts", &fbc},
-        {"explicitBounds", &feb}, {"exemplars", &fe},       {"flags", &ff},
-        {"min", &fmin},         {"max", &fmax}};
+    const struct oj_field f[] = {{"attributes", &fa},
+                                 {"startTimeUnixNano", &fs},
+                                 {"timeUnixNano", &ft},
+                                 {"count", &fc},
+                                 {"sum", &fsum},
+                                 {"bucketCounts", &fbc},
+                                 {"explicitBounds", &feb},
+                                 {"exemplars", &fe},
+                                 {"flags", &ff},
+                                 {"min", &fmin},
+                                 {"max", &fmax}};
     int rc = oj_fields(c, v, "dataPoint", f, OJ_NF(f));
     if (!rc)
         rc = oj_attrs(c, fa, "attributes", &p->attrs, why);
@@ -1066,12 +1082,13 @@ static int oj_exp_histogram_dp(struct oj *c, uint32_t v, otlp_exp_histogram_dp_t
                                const char **why)
 {
     uint32_t fa, fs, ft, fc, fsum, fsc, fzc, fpos, fneg, ff, fe, fmin, fmax, fzt;
-    const struct oj_field f[] = {
-        {"attributes", &fa}, {"startTimeUnixNano", &fs}, {"timeUnixNano", &ft},
-        {"count", &fc},      {"sum", &fsum},             {"scale", &fsc},
-        {"zeroCount", &fzc}, {"positive", &fpos},        {"negative", &fneg},
-        {"flags", &ff},      {"exemplars", &fe},         {"min", &fmin},
-        {"max", &fmax},      {"zeroThreshold", &fzt}};
+    const struct oj_field f[] = {{"attributes", &fa},   {"startTimeUnixNano", &fs},
+                                 {"timeUnixNano", &ft}, {"count", &fc},
+                                 {"sum", &fsum},        {"scale", &fsc},
+                                 {"zeroCount", &fzc},   {"positive", &fpos},
+                                 {"negative", &fneg},   {"flags", &ff},
+                                 {"exemplars", &fe},    {"min", &fmin},
+                                 {"max", &fmax},        {"zeroThreshold", &fzt}};
     int rc = oj_fields(c, v, "dataPoint", f, OJ_NF(f));
     if (!rc)
         rc = oj_attrs(c, fa, "attributes", &p->attrs, why);
@@ -1107,10 +1124,9 @@ static int oj_exp_histogram_dp(struct oj *c, uint32_t v, otlp_exp_histogram_dp_t
 static int oj_summary_dp(struct oj *c, uint32_t v, otlp_summary_dp_t *p, const char **why)
 {
     uint32_t fa, fs, ft, fc, fsum, fq, ff;
-    const struct oj_field f[] = {{"attributes", &fa},     {"startTimeUnixNano", &fs},
-                                 {"timeUnixNano", &ft},   {"count", &fc},
-                                 {"sum", &fsum},          {"quantileValues", &fq},
-                                 {"flags", &ff}};
+    const struct oj_field f[] = {
+        {"attributes", &fa}, {"startTimeUnixNano", &fs}, {"timeUnixNano", &ft}, {"count", &fc},
+        {"sum", &fsum},      {"quantileValues", &fq},    {"flags", &ff}};
     uint32_t n = 0;
     int rc = oj_fields(c, v, "dataPoint", f, OJ_NF(f));
     if (!rc)
@@ -1161,10 +1177,18 @@ static int oj_points(struct oj *c, uint32_t arr, otlp_metric_t *m, const char *p
     size_t k = 0, size;
     switch (m->type) {
     case OTLP_METRIC_GAUGE:
-    case OTLP_METRIC_SUM: size = sizeof(otlp_number_dp_t); break;
-    case OTLP_METRIC_HISTOGRAM: size = sizeof(otlp_histogram_dp_t); break;
-    case OTLP_METRIC_EXP_HISTOGRAM: size = sizeof(otlp_exp_histogram_dp_t); break;
-    default: size = sizeof(otlp_summary_dp_t); break;
+    case OTLP_METRIC_SUM:
+        size = sizeof(otlp_number_dp_t);
+        break;
+    case OTLP_METRIC_HISTOGRAM:
+        size = sizeof(otlp_histogram_dp_t);
+        break;
+    case OTLP_METRIC_EXP_HISTOGRAM:
+        size = sizeof(otlp_exp_histogram_dp_t);
+        break;
+    default:
+        size = sizeof(otlp_summary_dp_t);
+        break;
     }
     /* every member of the union starts with {v, n}: fill through the number view */
     uint8_t *base = oj_arr(c, n, size, &rc);
@@ -1177,10 +1201,18 @@ static int oj_points(struct oj *c, uint32_t arr, otlp_metric_t *m, const char *p
         memset(slot, 0, size);
         switch (m->type) {
         case OTLP_METRIC_GAUGE:
-        case OTLP_METRIC_SUM: rc = oj_number_dp(c, el, slot, &own); break;
-        case OTLP_METRIC_HISTOGRAM: rc = oj_histogram_dp(c, el, slot, &own); break;
-        case OTLP_METRIC_EXP_HISTOGRAM: rc = oj_exp_histogram_dp(c, el, slot, &own); break;
-        default: rc = oj_summary_dp(c, el, slot, &own); break;
+        case OTLP_METRIC_SUM:
+            rc = oj_number_dp(c, el, slot, &own);
+            break;
+        case OTLP_METRIC_HISTOGRAM:
+            rc = oj_histogram_dp(c, el, slot, &own);
+            break;
+        case OTLP_METRIC_EXP_HISTOGRAM:
+            rc = oj_exp_histogram_dp(c, el, slot, &own);
+            break;
+        default:
+            rc = oj_summary_dp(c, el, slot, &own);
+            break;
         }
         if (rc)
             return rc;
@@ -1211,11 +1243,10 @@ static int oj_points(struct oj *c, uint32_t arr, otlp_metric_t *m, const char *p
 static int oj_metric(struct oj *c, uint32_t v, otlp_metric_t *m, const char *pwhy)
 {
     uint32_t fn, fd, fu, fmd, fg, fs, fh, feh, fsm;
-    const struct oj_field f[] = {{"name", &fn},      {"description", &fd},
-                                 {"unit", &fu},      {"metadata", &fmd},
-                                 {"gauge", &fg},     {"sum", &fs},
-                                 {"histogram", &fh}, {"exponentialHistogram", &feh},
-                                 {"summary", &fsm}};
+    const struct oj_field f[] = {
+        {"name", &fn},    {"description", &fd}, {"unit", &fu},      {"metadata", &fmd},
+        {"gauge", &fg},   {"sum", &fs},         {"histogram", &fh}, {"exponentialHistogram", &feh},
+        {"summary", &fsm}};
     const char *why = pwhy;
     int rc = oj_fields(c, v, "metric", f, OJ_NF(f));
     if (!rc)
@@ -1238,8 +1269,9 @@ static int oj_metric(struct oj *c, uint32_t v, otlp_metric_t *m, const char *pwh
         if (data[i] == JSON_NONE)
             continue;
         if (dv != JSON_NONE)
-            return oj_fail(c, data[i], "metric: more than one of gauge/sum/histogram/"
-                                       "exponentialHistogram/summary set");
+            return oj_fail(c, data[i],
+                           "metric: more than one of gauge/sum/histogram/"
+                           "exponentialHistogram/summary set");
         dv = data[i];
         m->type = types[i];
     }
@@ -1258,8 +1290,7 @@ static int oj_metric(struct oj *c, uint32_t v, otlp_metric_t *m, const char *pwh
     return rc;
 }
 
-static int oj_scope_metrics(struct oj *c, uint32_t v, otlp_scope_metrics_t *sm,
-                            const char *pwhy)
+static int oj_scope_metrics(struct oj *c, uint32_t v, otlp_scope_metrics_t *sm, const char *pwhy)
 {
     uint32_t fsc, fm, fsu, n;
     const struct oj_field f[] = {{"scope", &fsc}, {"metrics", &fm}, {"schemaUrl", &fsu}};
@@ -1292,8 +1323,7 @@ static int oj_scope_metrics(struct oj *c, uint32_t v, otlp_scope_metrics_t *sm,
 static int oj_resource_metrics(struct oj *c, uint32_t v, otlp_resource_metrics_t *rm)
 {
     uint32_t fr, fsm, fsu, n;
-    const struct oj_field f[] = {
-        {"resource", &fr}, {"scopeMetrics", &fsm}, {"schemaUrl", &fsu}};
+    const struct oj_field f[] = {{"resource", &fr}, {"scopeMetrics", &fsm}, {"schemaUrl", &fsu}};
     const char *why = NULL;
     int rc = oj_fields(c, v, "resourceMetrics", f, OJ_NF(f));
     if (!rc)
@@ -1325,11 +1355,17 @@ static int oj_resource_metrics(struct oj *c, uint32_t v, otlp_resource_metrics_t
 static int oj_log_record(struct oj *c, uint32_t v, otlp_log_record_t *r, const char **why)
 {
     uint32_t ft, fot, fsn, fst, fb, fa, fda, ff, ftid, fsid, fen;
-    const struct oj_field f[] = {
-        {"timeUnixNano", &ft},  {"observedTimeUnixNano", &fot}, {"severityNumber", &fsn},
-        {"severityText", &fst}, {"body", &fb},                  {"attributes", &fa},
-        {"droppedAttributesCount", &fda}, {"flags", &ff},       {"traceId", &ftid},
-        {"spanId", &fsid},      {"eventName", &fen}};
+    const struct oj_field f[] = {{"timeUnixNano", &ft},
+                                 {"observedTimeUnixNano", &fot},
+                                 {"severityNumber", &fsn},
+                                 {"severityText", &fst},
+                                 {"body", &fb},
+                                 {"attributes", &fa},
+                                 {"droppedAttributesCount", &fda},
+                                 {"flags", &ff},
+                                 {"traceId", &ftid},
+                                 {"spanId", &fsid},
+                                 {"eventName", &fen}};
     int rc = oj_fields(c, v, "logRecord", f, OJ_NF(f));
     if (!rc)
         rc = oj_u64(c, ft, "timeUnixNano", &r->time_unix_nano);
@@ -1429,8 +1465,8 @@ static int oj_begin(struct oj *c, slice_t body, arena_t *a, const char *list, ui
     *arr = JSON_NONE;
     *n = 0;
     /* Tokens take ~4x the body; one chunk fits a typical request. */
-    c->scratch = arena_create(body.len * 4 + 4096 < (1u << 20) ? body.len * 4 + 4096 : (1u << 20),
-                              0);
+    c->scratch =
+        arena_create(body.len * 4 + 4096 < (1u << 20) ? body.len * 4 + 4096 : (1u << 20), 0);
     if (!c->scratch) {
         c->err = "out of memory";
         return ORASI_ENOMEM;
@@ -1458,8 +1494,7 @@ static int oj_begin(struct oj *c, slice_t body, arena_t *a, const char *list, ui
     return oj_array(c, *arr, list, n);
 }
 
-static int oj_end(struct oj *c, int rc, const char **reject_msg, size_t *items,
-                  size_t *rejected)
+static int oj_end(struct oj *c, int rc, const char **reject_msg, size_t *items, size_t *rejected)
 {
     arena_destroy(c->scratch);
     c->scratch = NULL;
@@ -1715,8 +1750,12 @@ static void ow_any(struct ow *w, const otlp_any_t *v, int depth)
         ow_key(w, "boolValue");
         ow_cstr(w, v->u.boolean ? "true" : "false");
         break;
-    case OTLP_ANY_INT: ow_i64_always(w, "intValue", v->u.i64); break;
-    case OTLP_ANY_DOUBLE: ow_f64_always(w, "doubleValue", v->u.f64); break;
+    case OTLP_ANY_INT:
+        ow_i64_always(w, "intValue", v->u.i64);
+        break;
+    case OTLP_ANY_DOUBLE:
+        ow_f64_always(w, "doubleValue", v->u.f64);
+        break;
     case OTLP_ANY_BYTES:
         ow_key(w, "bytesValue");
         ow_base64(w, v->u.bytes);
@@ -1746,7 +1785,8 @@ static void ow_any(struct ow *w, const otlp_any_t *v, int depth)
         }
         ow_close(w, '}');
         break;
-    default: break; /* EMPTY: {} */
+    default:
+        break; /* EMPTY: {} */
     }
     ow_close(w, '}');
 }
@@ -1960,8 +2000,8 @@ static void ow_exp_buckets(struct ow *w, const char *name, const otlp_exp_bucket
 
 static void ow_metric(struct ow *w, const otlp_metric_t *m)
 {
-    static const char *const names[] = {"", "gauge", "sum", "histogram", "exponentialHistogram",
-                                        "summary"};
+    static const char *const names[] = {
+        "", "gauge", "sum", "histogram", "exponentialHistogram", "summary"};
     ow_open(w, '{');
     ow_str(w, "name", m->name);
     ow_str(w, "description", m->description);

@@ -108,13 +108,13 @@ static void test_invalid_table(void **state)
         {"\"\\ud800\\u0041\"", 0, ORASI_EUTF8, 0},
         {"\"\\ud800x\"", 0, ORASI_EUTF8, 0},
         {"\"\xff\"", 0, ORASI_EUTF8, 1},
-        {"\"\xc0\xaf\"", 0, ORASI_EUTF8, 1},             /* overlong '/' */
-        {"\"\xe0\x80\xaf\"", 0, ORASI_EUTF8, 1},         /* overlong 3-byte */
-        {"\"\xed\xa0\x80\"", 0, ORASI_EUTF8, 1},         /* encoded surrogate */
-        {"\"\xf4\x90\x80\x80\"", 0, ORASI_EUTF8, 1},     /* > U+10FFFF */
-        {"\"\xc3\"", 0, ORASI_EUTF8, 1},                 /* truncated sequence */
-        {"\"abcdefgh\x80ijkl\"", 0, ORASI_EUTF8, 9},     /* after the SWAR fast path */
-        {"\xc3\xa9", 0, ORASI_EPARSE, 0},                /* non-ASCII outside a string */
+        {"\"\xc0\xaf\"", 0, ORASI_EUTF8, 1},         /* overlong '/' */
+        {"\"\xe0\x80\xaf\"", 0, ORASI_EUTF8, 1},     /* overlong 3-byte */
+        {"\"\xed\xa0\x80\"", 0, ORASI_EUTF8, 1},     /* encoded surrogate */
+        {"\"\xf4\x90\x80\x80\"", 0, ORASI_EUTF8, 1}, /* > U+10FFFF */
+        {"\"\xc3\"", 0, ORASI_EUTF8, 1},             /* truncated sequence */
+        {"\"abcdefgh\x80ijkl\"", 0, ORASI_EUTF8, 9}, /* after the SWAR fast path */
+        {"\xc3\xa9", 0, ORASI_EPARSE, 0},            /* non-ASCII outside a string */
         {"[1] x", 0, ORASI_EPARSE, 4},
         {"{} {}", 0, ORASI_EPARSE, 3},
         {"[\"a\"\0]", 5, ORASI_EPARSE, 4},
@@ -338,7 +338,8 @@ static void test_uneven_density(void **state)
 
 static void test_navigation(void **state)
 {
-    const char *s = "{\"a\":{\"x\":[1,{\"y\":2}],\"z\":null},\"b\":\"str\",\"a2\":[],\"b\":\"last\"}";
+    const char *s =
+        "{\"a\":{\"x\":[1,{\"y\":2}],\"z\":null},\"b\":\"str\",\"a2\":[],\"b\":\"last\"}";
     arena_t *a = arena_create(0, 0);
     json_doc_t d;
     json_err_t e;
@@ -459,8 +460,8 @@ static void test_writer(void **state)
 {
     buf_t b;
     buf_init(&b, 4096);
-    static const double vals[] = {0.0, -0.0, 1.0, 0.1, 1.0 / 3.0, 1e300, -2.5e-300, 123456789.125,
-                                  5e-324, 1.7976931348623157e308};
+    static const double vals[] = {0.0,   -0.0,      1.0,           0.1,    1.0 / 3.0,
+                                  1e300, -2.5e-300, 123456789.125, 5e-324, 1.7976931348623157e308};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         buf_clear(&b);
         assert_int_equal(json_write_double(&b, vals[i]), 0);
@@ -519,14 +520,13 @@ static void test_alloc_failure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_table),   cmocka_unit_test(test_invalid_table),
+        cmocka_unit_test(test_valid_table),    cmocka_unit_test(test_invalid_table),
         cmocka_unit_test(test_error_line_col), cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_lenient_utf8),  cmocka_unit_test(test_depth_limit),
-        cmocka_unit_test(test_size_limits),   cmocka_unit_test(test_many_tokens),
-        cmocka_unit_test(test_navigation),    cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_uneven_density),
-        cmocka_unit_test(test_utf8_valid),    cmocka_unit_test(test_writer),
-        cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_lenient_utf8),   cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_size_limits),    cmocka_unit_test(test_many_tokens),
+        cmocka_unit_test(test_navigation),     cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_uneven_density), cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_writer),         cmocka_unit_test(test_alloc_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

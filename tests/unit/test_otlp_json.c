@@ -316,8 +316,7 @@ static int decode_body(arena_t *a, const char *body_json, otlp_logs_t *l)
 {
     char doc[4096];
     snprintf(doc, sizeof(doc),
-             "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":%s}]}]}]}",
-             body_json);
+             "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":%s}]}]}]}", body_json);
     return otlp_json_decode_logs(slice_cstr(doc), a, l);
 }
 
@@ -371,8 +370,9 @@ static void test_anyvalue_forms(void **state)
     assert_int_equal(body_of(&l)->type, OTLP_ANY_EMPTY);
     assert_int_equal(decode_body(a, "{\"string_value\":\"snake\"}", &l), 0);
     assert_true(seq(body_of(&l)->u.str, "snake"));
-    assert_int_equal(decode_body(a, "{\"kvlist_value\":{\"values\":[{\"key\":\"k\",\"value\":"
-                                    "{\"array_value\":{\"values\":[{\"bool_value\":true}]}}}]}}",
+    assert_int_equal(decode_body(a,
+                                 "{\"kvlist_value\":{\"values\":[{\"key\":\"k\",\"value\":"
+                                 "{\"array_value\":{\"values\":[{\"bool_value\":true}]}}}]}}",
                                  &l),
                      0);
     assert_int_equal(body_of(&l)->u.kvlist.v[0].value.u.array.v[0].u.boolean, 1);
@@ -405,21 +405,27 @@ static void test_request_errors(void **state)
          "unknown enum value \"LOUD\""},
         {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"severityText\":5}]}]}]}",
          "severityText: expected a string"},
-        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"bytesValue\":\"a$==\"}}]}]}]}",
+        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"bytesValue\":\"a$==\"}}]"
+         "}]}]}",
          "invalid base64"},
-        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"bytesValue\":\"abcde\"}}]}]}]}",
+        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"bytesValue\":\"abcde\"}}"
+         "]}]}]}",
          "invalid base64 length"},
-        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"intValue\":1,\"stringValue\":\"x\"}}]}]}]}",
+        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"intValue\":1,"
+         "\"stringValue\":\"x\"}}]}]}]}",
          "more than one value"},
         {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":\"text\"}]}]}]}",
          "AnyValue: expected an object"},
-        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"doubleValue\":\"nan\"}}]}]}]}",
+        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"doubleValue\":\"nan\"}}]"
+         "}]}]}",
          "doubleValue"},
-        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"doubleValue\":1e999}}]}]}]}",
+        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"doubleValue\":1e999}}]}]"
+         "}]}",
          "doubleValue"},
         {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"traceId\":7}]}]}]}",
          "traceId: expected a hex string"},
-        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"attributes\":[{\"key\":\"k\",\"value\":{\"boolValue\":\"true\"}}]}]}]}]}",
+        {"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"attributes\":[{\"key\":\"k\","
+         "\"value\":{\"boolValue\":\"true\"}}]}]}]}]}",
          "boolValue: expected true or false"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -436,22 +442,25 @@ static void test_request_errors(void **state)
     /* metrics and traces specifics */
     arena_t *a = arena_create(0, 0);
     otlp_metrics_t m;
-    assert_int_equal(otlp_json_decode_metrics(
-                         SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"gauge\":{},"
-                                   "\"sum\":{}}]}]}]}"),
-                         a, &m),
-                     ORASI_EPARSE);
+    assert_int_equal(
+        otlp_json_decode_metrics(
+            SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"gauge\":{},"
+                      "\"sum\":{}}]}]}]}"),
+            a, &m),
+        ORASI_EPARSE);
     assert_non_null(strstr(m.reject_msg, "more than one of"));
-    assert_int_equal(otlp_json_decode_metrics(
-                         SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"gauge\":{"
-                                   "\"dataPoints\":[{\"asInt\":1,\"asDouble\":2}]}}]}]}]}"),
-                         a, &m),
-                     ORASI_EPARSE);
-    assert_int_equal(otlp_json_decode_metrics(
-                         SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"histogram\":{"
-                                   "\"dataPoints\":[{\"bucketCounts\":[1,null]}]}}]}]}]}"),
-                         a, &m),
-                     ORASI_EPARSE);
+    assert_int_equal(
+        otlp_json_decode_metrics(
+            SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"gauge\":{"
+                      "\"dataPoints\":[{\"asInt\":1,\"asDouble\":2}]}}]}]}]}"),
+            a, &m),
+        ORASI_EPARSE);
+    assert_int_equal(
+        otlp_json_decode_metrics(
+            SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"histogram\":{"
+                      "\"dataPoints\":[{\"bucketCounts\":[1,null]}]}}]}]}]}"),
+            a, &m),
+        ORASI_EPARSE);
     otlp_traces_t t;
     assert_int_equal(otlp_json_decode_traces(
                          SLICE_LIT("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":"
@@ -494,9 +503,10 @@ static void test_empty_and_null(void **state)
     assert_int_equal(t.n_resource_spans, 1);
     assert_int_equal(t.resource_spans[0].n_scope_spans, 0);
     /* unknown top-level fields are ignored; the last duplicate key wins */
-    assert_int_equal(otlp_json_decode_traces(
-                         SLICE_LIT("{\"x\":[[[{}]]],\"resourceSpans\":5,\"resourceSpans\":[]}"), a, &t),
-                     0);
+    assert_int_equal(
+        otlp_json_decode_traces(
+            SLICE_LIT("{\"x\":[[[{}]]],\"resourceSpans\":5,\"resourceSpans\":[]}"), a, &t),
+        0);
     arena_destroy(a);
 }
 
@@ -504,13 +514,18 @@ static void test_empty_and_null(void **state)
 static void test_snake_case(void **state)
 {
     const char *doc =
-        "{\"resource_spans\":[{\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{\"int_value\":1}}],"
-        "\"dropped_attributes_count\":2},\"scope_spans\":[{\"scope\":{\"name\":\"s\"},\"schema_url\":\"u\","
-        "\"spans\":[{\"trace_id\":\"000102030405060708090a0b0c0d0e0f\",\"span_id\":\"0001020304050607\","
+        "{\"resource_spans\":[{\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{\"int_"
+        "value\":1}}],"
+        "\"dropped_attributes_count\":2},\"scope_spans\":[{\"scope\":{\"name\":\"s\"},\"schema_"
+        "url\":\"u\","
+        "\"spans\":[{\"trace_id\":\"000102030405060708090a0b0c0d0e0f\",\"span_id\":"
+        "\"0001020304050607\","
         "\"parent_span_id\":\"0706050403020100\",\"trace_state\":\"ts\",\"start_time_unix_nano\":5,"
-        "\"end_time_unix_nano\":\"6\",\"kind\":\"SPAN_KIND_PRODUCER\",\"dropped_attributes_count\":1,"
+        "\"end_time_unix_nano\":\"6\",\"kind\":\"SPAN_KIND_PRODUCER\",\"dropped_attributes_count\":"
+        "1,"
         "\"dropped_events_count\":2,\"dropped_links_count\":3,\"events\":[{\"time_unix_nano\":7}],"
-        "\"links\":[{\"trace_id\":\"000102030405060708090a0b0c0d0e0f\",\"span_id\":\"0001020304050607\"}],"
+        "\"links\":[{\"trace_id\":\"000102030405060708090a0b0c0d0e0f\",\"span_id\":"
+        "\"0001020304050607\"}],"
         "\"status\":{\"code\":\"STATUS_CODE_ERROR\",\"message\":\"m\"}}]}]}]}";
     arena_t *a = arena_create(0, 0);
     otlp_traces_t t;
@@ -531,12 +546,16 @@ static void test_snake_case(void **state)
     assert_int_equal(s->n_links, 1);
     assert_int_equal(s->status.code, OTLP_STATUS_ERROR);
 
-    const char *mdoc =
-        "{\"resource_metrics\":[{\"scope_metrics\":[{\"metrics\":[{\"name\":\"h\",\"exponential_histogram\":"
-        "{\"aggregation_temporality\":\"AGGREGATION_TEMPORALITY_DELTA\",\"data_points\":[{\"zero_count\":3,"
-        "\"zero_threshold\":0.5,\"positive\":{\"bucket_counts\":[1]}}]}},{\"name\":\"s\",\"summary\":{"
-        "\"data_points\":[{\"quantile_values\":[{\"quantile\":1,\"value\":2}]}]}},{\"name\":\"c\",\"sum\":{"
-        "\"is_monotonic\":true,\"data_points\":[{\"as_int\":\"4\",\"start_time_unix_nano\":1}]}}]}]}]}";
+    const char *mdoc = "{\"resource_metrics\":[{\"scope_metrics\":[{\"metrics\":[{\"name\":\"h\","
+                       "\"exponential_histogram\":"
+                       "{\"aggregation_temporality\":\"AGGREGATION_TEMPORALITY_DELTA\",\"data_"
+                       "points\":[{\"zero_count\":3,"
+                       "\"zero_threshold\":0.5,\"positive\":{\"bucket_counts\":[1]}}]}},{\"name\":"
+                       "\"s\",\"summary\":{"
+                       "\"data_points\":[{\"quantile_values\":[{\"quantile\":1,\"value\":2}]}]}},{"
+                       "\"name\":\"c\",\"sum\":{"
+                       "\"is_monotonic\":true,\"data_points\":[{\"as_int\":\"4\",\"start_time_unix_"
+                       "nano\":1}]}}]}]}]}";
     otlp_metrics_t m;
     assert_int_equal(otlp_json_decode_metrics(slice_cstr(mdoc), a, &m), 0);
     assert_int_equal(m.n_items, 3);
@@ -550,7 +569,8 @@ static void test_snake_case(void **state)
     assert_int_equal(x[2].points.number.v[0].as_int, 4);
 
     const char *ldoc =
-        "{\"resource_logs\":[{\"scope_logs\":[{\"log_records\":[{\"severity_number\":\"SEVERITY_NUMBER_FATAL4\","
+        "{\"resource_logs\":[{\"scope_logs\":[{\"log_records\":[{\"severity_number\":\"SEVERITY_"
+        "NUMBER_FATAL4\","
         "\"severity_text\":\"F\",\"observed_time_unix_nano\":\"9\",\"event_name\":\"e\"}]}]}]}";
     otlp_logs_t l;
     assert_int_equal(otlp_json_decode_logs(slice_cstr(ldoc), a, &l), 0);
@@ -567,8 +587,9 @@ static char *spans_doc(const char *const *spans, int n, const char *resource_att
 {
     size_t cap = 65536, len = 0;
     char *d = malloc(cap);
-    len += (size_t)snprintf(d + len, cap - len, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[%s]},"
-                                                "\"scopeSpans\":[{\"spans\":[",
+    len += (size_t)snprintf(d + len, cap - len,
+                            "{\"resourceSpans\":[{\"resource\":{\"attributes\":[%s]},"
+                            "\"scopeSpans\":[{\"spans\":[",
                             resource_attr ? resource_attr : "");
     for (int i = 0; i < n; i++)
         len += (size_t)snprintf(d + len, cap - len, "%s%s", i ? "," : "", spans[i]);
@@ -582,8 +603,10 @@ static void test_item_rejection(void **state)
 {
     const char *spans[] = {
         "{" GOOD_IDS ",\"name\":\"ok1\"}",
-        "{\"traceId\":\"5b8efff798038103d269b633813fc6\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"short\"}",
-        "{\"traceId\":\"5b8efff798038103d269b633813fc60g\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"nonhex\"}",
+        "{\"traceId\":\"5b8efff798038103d269b633813fc6\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":"
+        "\"short\"}",
+        "{\"traceId\":\"5b8efff798038103d269b633813fc60g\",\"spanId\":\"eee19b7ec3c1b174\","
+        "\"name\":\"nonhex\"}",
         "{" GOOD_IDS ",\"parentSpanId\":\"abcd\",\"name\":\"badparent\"}",
         "{\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"notrace\"}",
         "{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"\",\"name\":\"emptyspan\"}",
@@ -631,23 +654,24 @@ static void test_item_rejection(void **state)
     assert_int_equal(l.rejected, 2);
     assert_non_null(strstr(l.reject_msg, "log record span_id must be empty or 8 bytes"));
     /* a bad scope rejects the records under it only */
-    assert_int_equal(otlp_json_decode_logs(
-                         SLICE_LIT("{\"resourceLogs\":[{\"scopeLogs\":[{\"scope\":{\"version\":\"\xff\"},"
-                                   "\"logRecords\":[{},{}]},{\"logRecords\":[{}]}]}]}"),
-                         a, &l),
-                     0);
+    assert_int_equal(
+        otlp_json_decode_logs(
+            SLICE_LIT("{\"resourceLogs\":[{\"scopeLogs\":[{\"scope\":{\"version\":\"\xff\"},"
+                      "\"logRecords\":[{},{}]},{\"logRecords\":[{}]}]}]}"),
+            a, &l),
+        0);
     assert_int_equal(l.n_items, 1);
     assert_int_equal(l.rejected, 2);
 
     /* metrics: a bad metric name rejects all its points; other metrics are kept */
     otlp_metrics_t m;
-    assert_int_equal(otlp_json_decode_metrics(
-                         SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
-                                   "{\"name\":\"\xff\",\"gauge\":{\"dataPoints\":[{},{}]}},"
-                                   "{\"name\":\"ok\",\"sum\":{\"dataPoints\":[{},"
-                                   "{\"exemplars\":[{\"traceId\":\"0011\"}]}]}}]}]}]}"),
-                         a, &m),
-                     0);
+    assert_int_equal(
+        otlp_json_decode_metrics(SLICE_LIT("{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":["
+                                           "{\"name\":\"\xff\",\"gauge\":{\"dataPoints\":[{},{}]}},"
+                                           "{\"name\":\"ok\",\"sum\":{\"dataPoints\":[{},"
+                                           "{\"exemplars\":[{\"traceId\":\"0011\"}]}]}}]}]}]}"),
+                                 a, &m),
+        0);
     assert_int_equal(m.n_items, 1);
     assert_int_equal(m.rejected, 3);
     const otlp_metric_t *x = m.resource_metrics[0].scope_metrics[0].metrics;
@@ -770,8 +794,10 @@ static void roundtrip(const char *file, int sig)
     assert_int_equal(buf_append_byte(&j2, 0), 0);
     assert_null(strstr((const char *)j2.data, "_unix_nano"));
     if (sig == OTLP_TRACES) {
-        assert_non_null(strstr((const char *)j2.data, "\"traceId\":\"5b8efff798038103d269b633813fc60c\""));
-        assert_non_null(strstr((const char *)j2.data, "\"startTimeUnixNano\":\"1544712660000000000\""));
+        assert_non_null(
+            strstr((const char *)j2.data, "\"traceId\":\"5b8efff798038103d269b633813fc60c\""));
+        assert_non_null(
+            strstr((const char *)j2.data, "\"startTimeUnixNano\":\"1544712660000000000\""));
         assert_non_null(strstr((const char *)j2.data, "\"intValue\":\"200\""));
         assert_non_null(strstr((const char *)j2.data, "\"doubleValue\":\"NaN\""));
         assert_non_null(strstr((const char *)j2.data, "\"bytesValue\":\"AAEC/w==\""));
@@ -831,9 +857,12 @@ static void test_encode_limits(void **state)
 static void test_encode_integers(void **state)
 {
     otlp_log_record_t rec[3] = {
-        {.time_unix_nano = UINT64_MAX, .severity_number = -5, .flags = UINT32_MAX,
+        {.time_unix_nano = UINT64_MAX,
+         .severity_number = -5,
+         .flags = UINT32_MAX,
          .body = {.type = OTLP_ANY_INT, .u.i64 = INT64_MIN}},
-        {.observed_time_unix_nano = 1, .severity_number = INT32_MIN,
+        {.observed_time_unix_nano = 1,
+         .severity_number = INT32_MIN,
          .body = {.type = OTLP_ANY_INT, .u.i64 = INT64_MAX}},
         {.body = {.type = OTLP_ANY_INT, .u.i64 = 0}},
     };
@@ -870,16 +899,20 @@ static void test_export_response(void **state)
     assert_int_equal(otlp_json_encode_export_response(OTLP_TRACES, 0, (slice_t){0}, &b), 0);
     assert_true(seq(buf_slice(&b), "{}"));
     buf_clear(&b);
-    assert_int_equal(otlp_json_encode_export_response(OTLP_TRACES, 3, SLICE_LIT("bad \"id\""), &b), 0);
-    assert_true(seq(buf_slice(&b),
-                    "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"bad \\\"id\\\"\"}}"));
+    assert_int_equal(otlp_json_encode_export_response(OTLP_TRACES, 3, SLICE_LIT("bad \"id\""), &b),
+                     0);
+    assert_true(
+        seq(buf_slice(&b),
+            "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"bad \\\"id\\\"\"}}"));
     buf_clear(&b);
     assert_int_equal(otlp_json_encode_export_response(OTLP_METRICS, 1, (slice_t){0}, &b), 0);
     assert_true(seq(buf_slice(&b), "{\"partialSuccess\":{\"rejectedDataPoints\":\"1\"}}"));
     buf_clear(&b);
-    assert_int_equal(otlp_json_encode_export_response(OTLP_LOGS, 9000000000LL, SLICE_LIT("x"), &b), 0);
-    assert_true(seq(buf_slice(&b),
-                    "{\"partialSuccess\":{\"rejectedLogRecords\":\"9000000000\",\"errorMessage\":\"x\"}}"));
+    assert_int_equal(otlp_json_encode_export_response(OTLP_LOGS, 9000000000LL, SLICE_LIT("x"), &b),
+                     0);
+    assert_true(
+        seq(buf_slice(&b),
+            "{\"partialSuccess\":{\"rejectedLogRecords\":\"9000000000\",\"errorMessage\":\"x\"}}"));
     buf_clear(&b);
     assert_int_equal(otlp_json_encode_export_response(OTLP_LOGS, 0, SLICE_LIT("warning"), &b), 0);
     assert_true(seq(buf_slice(&b), "{\"partialSuccess\":{\"errorMessage\":\"warning\"}}"));
@@ -969,26 +1002,30 @@ static void test_throughput_100_spans(void **state)
 {
     size_t cap = 1 << 20, n = 0;
     char *d = malloc(cap);
-    n += (size_t)snprintf(d + n, cap - n,
-                          "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
-                          "\"value\":{\"stringValue\":\"frontend\"}},{\"key\":\"host.name\",\"value\":"
-                          "{\"stringValue\":\"node-17.eu-west-1\"}}]},\"scopeSpans\":[{\"scope\":{"
-                          "\"name\":\"io.opentelemetry.express\",\"version\":\"0.41.0\"},\"spans\":[");
+    n += (size_t)snprintf(
+        d + n, cap - n,
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"frontend\"}},{\"key\":\"host.name\",\"value\":"
+        "{\"stringValue\":\"node-17.eu-west-1\"}}]},\"scopeSpans\":[{\"scope\":{"
+        "\"name\":\"io.opentelemetry.express\",\"version\":\"0.41.0\"},\"spans\":[");
     for (int i = 0; i < 100; i++) {
         n += (size_t)snprintf(
             d + n, cap - n,
             "%s{\"traceId\":\"%032x\",\"spanId\":\"%016x\",\"parentSpanId\":\"%016x\","
-            "\"name\":\"GET /api/v1/products/{id}\",\"kind\":2,\"startTimeUnixNano\":\"17000000000%08d\","
+            "\"name\":\"GET "
+            "/api/v1/products/{id}\",\"kind\":2,\"startTimeUnixNano\":\"17000000000%08d\","
             "\"endTimeUnixNano\":\"17000000001%08d\",\"attributes\":["
             "{\"key\":\"http.request.method\",\"value\":{\"stringValue\":\"GET\"}},"
             "{\"key\":\"url.path\",\"value\":{\"stringValue\":\"/api/v1/products/%d\"}},"
             "{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":\"200\"}},"
             "{\"key\":\"server.address\",\"value\":{\"stringValue\":\"shop.example.com\"}},"
             "{\"key\":\"server.port\",\"value\":{\"intValue\":443}},"
-            "{\"key\":\"user_agent.original\",\"value\":{\"stringValue\":\"Mozilla/5.0 (X11; Linux x86_64)\"}},"
+            "{\"key\":\"user_agent.original\",\"value\":{\"stringValue\":\"Mozilla/5.0 (X11; Linux "
+            "x86_64)\"}},"
             "{\"key\":\"network.protocol.version\",\"value\":{\"stringValue\":\"1.1\"}},"
             "{\"key\":\"sampling.ratio\",\"value\":{\"doubleValue\":0.125}}],"
-            "\"events\":[{\"timeUnixNano\":\"17000000000%08d\",\"name\":\"cache.lookup\",\"attributes\":"
+            "\"events\":[{\"timeUnixNano\":\"17000000000%08d\",\"name\":\"cache.lookup\","
+            "\"attributes\":"
             "[{\"key\":\"hit\",\"value\":{\"boolValue\":true}}]}],"
             "\"status\":{\"code\":1}}",
             i ? "," : "", i + 1, i + 1, i + 1000, i, i, i, i);
@@ -1019,24 +1056,15 @@ static void test_throughput_100_spans(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_traces_example),
-        cmocka_unit_test(test_metrics_example),
-        cmocka_unit_test(test_logs_example),
-        cmocka_unit_test(test_anyvalue_forms),
-        cmocka_unit_test(test_request_errors),
-        cmocka_unit_test(test_empty_and_null),
-        cmocka_unit_test(test_json_limits),
-        cmocka_unit_test(test_snake_case),
-        cmocka_unit_test(test_item_rejection),
-        cmocka_unit_test(test_nesting),
-        cmocka_unit_test(test_roundtrip_traces),
-        cmocka_unit_test(test_roundtrip_metrics),
-        cmocka_unit_test(test_roundtrip_logs),
-        cmocka_unit_test(test_encode_limits),
-        cmocka_unit_test(test_encode_integers),
-        cmocka_unit_test(test_export_response),
-        cmocka_unit_test(test_alloc_failure),
-        cmocka_unit_test(test_arena_cap),
+        cmocka_unit_test(test_traces_example),       cmocka_unit_test(test_metrics_example),
+        cmocka_unit_test(test_logs_example),         cmocka_unit_test(test_anyvalue_forms),
+        cmocka_unit_test(test_request_errors),       cmocka_unit_test(test_empty_and_null),
+        cmocka_unit_test(test_json_limits),          cmocka_unit_test(test_snake_case),
+        cmocka_unit_test(test_item_rejection),       cmocka_unit_test(test_nesting),
+        cmocka_unit_test(test_roundtrip_traces),     cmocka_unit_test(test_roundtrip_metrics),
+        cmocka_unit_test(test_roundtrip_logs),       cmocka_unit_test(test_encode_limits),
+        cmocka_unit_test(test_encode_integers),      cmocka_unit_test(test_export_response),
+        cmocka_unit_test(test_alloc_failure),        cmocka_unit_test(test_arena_cap),
         cmocka_unit_test(test_throughput_100_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

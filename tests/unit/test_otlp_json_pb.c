@@ -123,15 +123,14 @@ static void test_rejection_parity(void **state)
 {
     /* ExportTraceServiceRequest{resource_spans{scope_spans{spans{trace_id(16) span_id(4)}}}} */
     static const uint8_t pbmsg[] = {
-        0x0a, 0x1c,                   /* resource_spans, len 28 */
-        0x12, 0x1a,                   /* scope_spans, len 26 */
-        0x12, 0x18,                   /* spans, len 24 */
+        0x0a, 0x1c, /* resource_spans, len 28 */
+        0x12, 0x1a, /* scope_spans, len 26 */
+        0x12, 0x18, /* spans, len 24 */
         0x0a, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, /* trace_id */
-        0x12, 0x04, 1, 2, 3, 4,       /* span_id: 4 bytes */
+        0x12, 0x04, 1, 2, 3, 4,                                            /* span_id: 4 bytes */
     };
-    const char *json =
-        "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
-        "\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"01020304\"}]}]}]}";
+    const char *json = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
+                       "\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"01020304\"}]}]}]}";
     arena_t *a = arena_create(0, 0);
     otlp_traces_t tp, tj;
     assert_int_equal(otlp_pb_decode_traces(slice_make(pbmsg, sizeof(pbmsg)), a, &tp), 0);
