@@ -15,6 +15,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- schemas ------------------------------------------------------------------------- */
@@ -135,17 +136,19 @@ static const colbuf_coldef_t summary_cols[] = {
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 #define METRIC_ORDER "ServiceName, MetricName, TimeUnix"
+#define METRIC_SORT {"ServiceName", "MetricName", "TimeUnix", NULL}
 
 static const colbuf_schema_t schemas[LAKE_SIG_COUNT] = {
     {LAKE_TRACES, NCOLS(traces_cols), traces_cols, "ServiceName, SpanName, \"Timestamp\"",
-     "Timestamp", 1},
-    {LAKE_LOGS, NCOLS(logs_cols), logs_cols, "ServiceName, \"Timestamp\"", "Timestamp", 1},
-    {LAKE_METRICS_GAUGE, NCOLS(gauge_cols), gauge_cols, METRIC_ORDER, "TimeUnix", 1},
-    {LAKE_METRICS_SUM, NCOLS(sum_cols), sum_cols, METRIC_ORDER, "TimeUnix", 1},
-    {LAKE_METRICS_HISTOGRAM, NCOLS(histogram_cols), histogram_cols, METRIC_ORDER, "TimeUnix", 1},
+     "Timestamp", {"ServiceName", "SpanName", "Timestamp", NULL}, 1},
+    {LAKE_LOGS, NCOLS(logs_cols), logs_cols, "ServiceName, \"Timestamp\"",
+     "Timestamp", {"ServiceName", "Timestamp", NULL, NULL}, 1},
+    {LAKE_METRICS_GAUGE, NCOLS(gauge_cols), gauge_cols, METRIC_ORDER, "TimeUnix", METRIC_SORT, 1},
+    {LAKE_METRICS_SUM, NCOLS(sum_cols), sum_cols, METRIC_ORDER, "TimeUnix", METRIC_SORT, 1},
+    {LAKE_METRICS_HISTOGRAM, NCOLS(histogram_cols), histogram_cols, METRIC_ORDER, "TimeUnix", METRIC_SORT, 1},
     {LAKE_METRICS_EXP_HISTOGRAM, NCOLS(exp_histogram_cols), exp_histogram_cols, METRIC_ORDER,
-     "TimeUnix", 1},
-    {LAKE_METRICS_SUMMARY, NCOLS(summary_cols), summary_cols, METRIC_ORDER, "TimeUnix", 1},
+     "TimeUnix", METRIC_SORT, 1},
+    {LAKE_METRICS_SUMMARY, NCOLS(summary_cols), summary_cols, METRIC_ORDER, "TimeUnix", METRIC_SORT, 1},
 };
 
 static const char *const sig_names[LAKE_SIG_COUNT] = {
@@ -577,6 +580,52 @@ duckdb_logical_type colbuf_duck_type(const colbuf_schema_t *s, size_t i)
     return kind_type(s->cols[i].kind, s->cols[i].elem);
 }
 
+static int fill_col(duckdb_vector v, size_t dst, const colbuf_col_t *c, size_t src,
+                    size_t count);
+
+/* MAP / LIST: entries dst.. of v get the ranges of source rows src.. (or rows[0..count)
+ * when rows is not NULL); the child entries are copied behind what the child vector
+ * already holds, reserving once for the whole batch. */
+static int fill_nested(duckdb_vector v, size_t dst, const colbuf_col_t *c, size_t src,
+                       size_t count, const uint32_t *rows)
+{
+    const colbuf_range_t *rv = c->v;
+    size_t base = duckdb_list_vector_get_size(v), total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += rv[rows ? rows[i] : src + i].len;
+    if (duckdb_list_vector_reserve(v, base + total) != DuckDBSuccess)
+        return ORASI_ENOMEM;
+    duckdb_list_entry *e = duckdb_vector_get_data(v);
+    duckdb_vector child = duckdb_list_vector_get_child(v);
+    duckdb_vector kv = NULL, vv = NULL;
+    if (c->kind == CB_MAP) {
+        kv = duckdb_struct_vector_get_child(child, 0);
+        vv = duckdb_struct_vector_get_child(child, 1);
+    }
+    size_t at = base;
+    for (size_t i = 0; i < count; i++) {
+        colbuf_range_t r = rv[rows ? rows[i] : src + i];
+        e[dst + i].offset = at;
+        e[dst + i].length = r.len;
+        if (r.len) {
+            int rc;
+            if (c->kind == CB_MAP) {
+                rc = fill_col(kv, at, c->child, r.off, r.len);
+                if (!rc)
+                    rc = fill_col(vv, at, c->child2, r.off, r.len);
+            } else {
+                rc = fill_col(child, at, c->child, r.off, r.len);
+            }
+            if (rc)
+                return rc;
+        }
+        at += r.len;
+    }
+    if (duckdb_list_vector_set_size(v, base + total) != DuckDBSuccess)
+        return ORASI_EINTERNAL;
+    return 0;
+}
+
 /* Fill `count` entries of column c starting at source index `src` into vector v starting
  * at index `dst`. Recursive for MAP and LIST: the child entries of each row are copied
  * behind what the child vector already holds. */
@@ -636,44 +685,151 @@ static int fill_col(duckdb_vector v, size_t dst, const colbuf_col_t *c, size_t s
         return 0;
     }
     case CB_MAP:
-    case CB_LIST: {
-        const colbuf_range_t *r = (const colbuf_range_t *)c->v + src;
-        size_t base = duckdb_list_vector_get_size(v), total = 0;
-        for (size_t i = 0; i < count; i++)
-            total += r[i].len;
-        if (duckdb_list_vector_reserve(v, base + total) != DuckDBSuccess)
-            return ORASI_ENOMEM;
-        duckdb_list_entry *e = duckdb_vector_get_data(v);
-        duckdb_vector child = duckdb_list_vector_get_child(v);
-        duckdb_vector kv = NULL, vv = NULL;
-        if (c->kind == CB_MAP) {
-            kv = duckdb_struct_vector_get_child(child, 0);
-            vv = duckdb_struct_vector_get_child(child, 1);
-        }
-        size_t at = base;
-        for (size_t i = 0; i < count; i++) {
-            e[dst + i].offset = at;
-            e[dst + i].length = r[i].len;
-            if (r[i].len) {
-                int rc;
-                if (c->kind == CB_MAP) {
-                    rc = fill_col(kv, at, c->child, r[i].off, r[i].len);
-                    if (!rc)
-                        rc = fill_col(vv, at, c->child2, r[i].off, r[i].len);
-                } else {
-                    rc = fill_col(child, at, c->child, r[i].off, r[i].len);
-                }
-                if (rc)
-                    return rc;
-            }
-            at += r[i].len;
-        }
-        if (duckdb_list_vector_set_size(v, base + total) != DuckDBSuccess)
-            return ORASI_EINTERNAL;
-        return 0;
-    }
+    case CB_LIST:
+        return fill_nested(v, dst, c, src, count, NULL);
     }
     return ORASI_EINTERNAL;
+}
+
+/* Gather rows[0..count) of a top-level column into v. */
+static int fill_rows(duckdb_vector v, const colbuf_col_t *c, const uint32_t *rows, size_t count)
+{
+    char tmp[40];
+    switch (c->kind) {
+    case CB_TS:
+    case CB_I64:
+    case CB_U64:
+    case CB_F64: {
+        uint64_t *d = duckdb_vector_get_data(v);
+        const uint64_t *s = c->v;
+        for (size_t i = 0; i < count; i++)
+            d[i] = s[rows[i]];
+        return 0;
+    }
+    case CB_I32:
+    case CB_U32: {
+        uint32_t *d = duckdb_vector_get_data(v);
+        const uint32_t *s = c->v;
+        for (size_t i = 0; i < count; i++)
+            d[i] = s[rows[i]];
+        return 0;
+    }
+    case CB_U8: {
+        uint8_t *d = duckdb_vector_get_data(v);
+        const uint8_t *s = c->v;
+        for (size_t i = 0; i < count; i++)
+            d[i] = s[rows[i]];
+        return 0;
+    }
+    case CB_BOOL: {
+        bool *d = duckdb_vector_get_data(v);
+        const uint8_t *s = c->v;
+        for (size_t i = 0; i < count; i++)
+            d[i] = s[rows[i]] != 0;
+        return 0;
+    }
+    case CB_STR: {
+        const slice_t *s = c->v;
+        for (size_t i = 0; i < count; i++)
+            duckdb_vector_assign_string_element_len(v, i, (const char *)s[rows[i]].p,
+                                                    s[rows[i]].len);
+        return 0;
+    }
+    case CB_TRACEID: {
+        const otlp_trace_id_t *s = c->v;
+        for (size_t i = 0; i < count; i++) {
+            const otlp_trace_id_t *id = &s[rows[i]];
+            size_t n = id->len == 16 ? colbuf_hex(id->id, 16, tmp) : 0;
+            duckdb_vector_assign_string_element_len(v, i, tmp, n);
+        }
+        return 0;
+    }
+    case CB_SPANID: {
+        const otlp_span_id_t *s = c->v;
+        for (size_t i = 0; i < count; i++) {
+            const otlp_span_id_t *id = &s[rows[i]];
+            size_t n = id->len == 8 ? colbuf_hex(id->id, 8, tmp) : 0;
+            duckdb_vector_assign_string_element_len(v, i, tmp, n);
+        }
+        return 0;
+    }
+    case CB_SPANKIND:
+    case CB_STATUS: {
+        const int32_t *s = c->v;
+        for (size_t i = 0; i < count; i++) {
+            const char *name = c->kind == CB_SPANKIND
+                                   ? colbuf_span_kind_name(s[rows[i]], tmp, sizeof(tmp))
+                                   : colbuf_status_name(s[rows[i]], tmp, sizeof(tmp));
+            duckdb_vector_assign_string_element_len(v, i, name, strlen(name));
+        }
+        return 0;
+    }
+    default:
+        return fill_nested(v, 0, c, 0, count, rows);
+    }
+}
+
+int colbuf_fill_rows(const colbuf_table_t *t, size_t ci, duckdb_vector v, const uint32_t *rows,
+                     size_t count)
+{
+    if (ci >= t->schema->ncols)
+        return ORASI_EINVAL;
+    for (size_t i = 0; i < count; i++)
+        if (rows[i] >= t->rows)
+            return ORASI_EINVAL;
+    return fill_rows(v, &t->cols[ci], rows, count);
+}
+
+/* ---- sorting --------------------------------------------------------------------------- */
+
+struct sort_ctx {
+    const colbuf_col_t *key[3];
+    int nkeys;
+};
+
+static int cmp_rows(const void *a, const void *b, void *arg)
+{
+    const struct sort_ctx *x = arg;
+    uint32_t ra = *(const uint32_t *)a, rb = *(const uint32_t *)b;
+    for (int k = 0; k < x->nkeys; k++) {
+        const colbuf_col_t *c = x->key[k];
+        if (c->kind == CB_STR) {
+            const slice_t *sa = (const slice_t *)c->v + ra, *sb = (const slice_t *)c->v + rb;
+            if (sa->p == sb->p && sa->len == sb->len)
+                continue; /* shared bytes (service name of one resource): equal */
+            size_t n = sa->len < sb->len ? sa->len : sb->len;
+            int r = n ? memcmp(sa->p, sb->p, n) : 0;
+            if (r)
+                return r;
+            if (sa->len != sb->len)
+                return sa->len < sb->len ? -1 : 1;
+        } else {
+            int64_t va = ((const int64_t *)c->v)[ra], vb = ((const int64_t *)c->v)[rb];
+            if (va != vb)
+                return va < vb ? -1 : 1;
+        }
+    }
+    return ra < rb ? -1 : ra > rb;
+}
+
+int colbuf_sort(const colbuf_table_t *t, uint32_t *perm)
+{
+    struct sort_ctx x = {{NULL}, 0};
+    for (int k = 0; k < 3 && t->schema->sort[k]; k++) {
+        int ci = colbuf_col_index(t->schema, t->schema->sort[k]);
+        if (ci < 0)
+            return ORASI_EINTERNAL;
+        const colbuf_col_t *c = &t->cols[ci];
+        if (c->kind != CB_STR && c->kind != CB_TS && c->kind != CB_I64)
+            return ORASI_EINTERNAL;
+        x.key[x.nkeys++] = c;
+    }
+    if (t->rows > UINT32_MAX)
+        return ORASI_ETOOBIG;
+    for (size_t i = 0; i < t->rows; i++)
+        perm[i] = (uint32_t)i;
+    qsort_r(perm, t->rows, sizeof(*perm), cmp_rows, &x);
+    return 0;
 }
 
 int colbuf_fill(const colbuf_table_t *t, size_t ci, duckdb_vector v, size_t row, size_t count)

@@ -76,8 +76,9 @@ typedef struct {
     int sig;
     size_t ncols;
     const colbuf_coldef_t *cols;
-    const char *order_by;  /* SQL ORDER BY list used when writing Parquet */
+    const char *order_by;  /* SQL ORDER BY list (DuckDB sorts merged files with it) */
     const char *time_col;  /* column whose value is the row's partition time */
+    const char *sort[4];   /* the ORDER BY columns for colbuf_sort (NULL-terminated) */
     int schema_version;
 } colbuf_schema_t;
 
@@ -169,6 +170,14 @@ duckdb_logical_type colbuf_duck_type(const colbuf_schema_t *s, size_t i);
 /* Write rows [row, row+count) of column `ci` into vector v at index 0.. (count <=
  * duckdb_vector_size()). v must be a fresh (reset) vector of colbuf_duck_type's type. */
 int colbuf_fill(const colbuf_table_t *t, size_t ci, duckdb_vector v, size_t row, size_t count);
+
+/* Sort order of the rows by the schema's sort columns (ties by row number, so the
+ * order is deterministic): perm[0..rows) receives row numbers. Rows are written to
+ * Parquet in this order, which is what the ClickHouse tables' ORDER BY would give. */
+int colbuf_sort(const colbuf_table_t *t, uint32_t *perm);
+/* Like colbuf_fill for the rows rows[0..count) (any order). */
+int colbuf_fill_rows(const colbuf_table_t *t, size_t ci, duckdb_vector v, const uint32_t *rows,
+                     size_t count);
 
 /* Render helpers shared with tests. out must hold 33 / 17 bytes; returns length. */
 size_t colbuf_hex(const uint8_t *p, size_t n, char *out);

@@ -541,11 +541,13 @@ static int write_buf(lake_t *l, struct lake_buf *b, char *err, size_t errlen)
         snprintf(err, errlen, "mkdir %.300s: %s", dir, orasi_strerror(rc));
         return rc;
     }
+    uint64_t t0 = clock_mono_ns();
     rc = parquet_write(l->fw, b->t, tmp, err, errlen);
     if (rc) {
         unlink(tmp);
         return rc;
     }
+    uint64_t t1 = clock_mono_ns();
     struct stat sb;
     if ((rc = fsync_path(tmp, 0)) || stat(tmp, &sb) != 0) {
         if (!rc)
@@ -567,6 +569,9 @@ static int write_buf(lake_t *l, struct lake_buf *b, char *err, size_t errlen)
         unlink(fin);
         return rc;
     }
+    LOG_D("lake", "wrote %s: %zu rows, %lld bytes, encode %.3f s, sync+rename %.3f s", b->rel,
+          b->t->rows, (long long)sb.st_size, (double)(t1 - t0) / 1e9,
+          (double)(clock_mono_ns() - t1) / 1e9);
     /* Trace-id filter straight from the binary id column. */
     if (b->sig == LAKE_TRACES) {
         rc = bloom_init(&b->bloom, b->t->rows);

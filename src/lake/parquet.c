@@ -19,6 +19,7 @@ struct parquet_writer {
     duckdb_database db;
     duckdb_connection con;
     const colbuf_table_t *cur; /* table being scanned by orasi_buffer() */
+    const uint32_t *perm;      /* its rows in sort order */
     int fill_err;
     parquet_options_t o;
 };
@@ -87,7 +88,8 @@ static void tf_scan(duckdb_function_info info, duckdb_data_chunk out)
     size_t left = t->rows - st->pos;
     size_t n = left < duckdb_vector_size() ? left : duckdb_vector_size();
     for (size_t c = 0; c < t->schema->ncols && n; c++) {
-        int rc = colbuf_fill(t, c, duckdb_data_chunk_get_vector(out, c), st->pos, n);
+        int rc = colbuf_fill_rows(t, c, duckdb_data_chunk_get_vector(out, c), w->perm + st->pos,
+                                  n);
         if (rc) {
             w->fill_err = rc;
             duckdb_function_set_error(info, orasi_strerror(rc));
@@ -214,19 +216,20 @@ static int run(parquet_writer_t *w, const char *sql, duckdb_result *res, char *e
 int parquet_write(parquet_writer_t *w, const colbuf_table_t *t, const char *path, char *err,
                   size_t errlen)
 {
+    uint32_t *perm = NULL;
     buf_t q;
     buf_init(&q, 1 << 20);
     int rc = buf_append_str(&q, "COPY (SELECT ");
     if (!rc)
         rc = select_list(&q, t->schema);
     if (!rc)
-        rc = buf_printf(&q, " FROM orasi_buffer() ORDER BY %s) TO ", t->schema->order_by);
+        rc = buf_append_str(&q, " FROM orasi_buffer()) TO ");
     if (!rc)
         rc = parquet_sql_quote(&q, path);
     if (!rc)
         rc = buf_printf(&q,
                         " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL %d,"
-                        " ROW_GROUP_SIZE %llu)",
+                        " ROW_GROUP_SIZE %llu, PARQUET_VERSION v2)",
                         w->o.zstd_level, (unsigned long long)w->o.row_group_rows);
     if (!rc)
         rc = buf_append_byte(&q, 0);
@@ -234,13 +237,30 @@ int parquet_write(parquet_writer_t *w, const colbuf_table_t *t, const char *path
         snprintf(err, errlen, "parquet: query too long");
         goto out;
     }
+    /* Sorting our row numbers is much cheaper than letting DuckDB sort whole rows (maps
+     * and lists included); the scan then emits rows in that order and the single-threaded
+     * scan keeps it (insertion order is preserved by COPY). */
+    perm = orasi_malloc((t->rows ? t->rows : 1) * sizeof(*perm));
+    if (!perm) {
+        rc = ORASI_ENOMEM;
+        snprintf(err, errlen, "parquet: out of memory");
+        goto out;
+    }
+    rc = colbuf_sort(t, perm);
+    if (rc) {
+        snprintf(err, errlen, "parquet: cannot sort: %s", orasi_strerror(rc));
+        goto out;
+    }
     w->cur = t;
+    w->perm = perm;
     w->fill_err = 0;
     rc = run(w, (const char *)q.data, NULL, err, errlen);
     if (rc && w->fill_err)
         rc = w->fill_err;
     w->cur = NULL;
+    w->perm = NULL;
 out:
+    orasi_free(perm);
     buf_free(&q);
     return rc;
 }
@@ -282,7 +302,7 @@ int parquet_merge(parquet_writer_t *w, int sig, const char *const *paths, size_t
     if (!rc)
         rc = buf_printf(&q,
                         " (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL %d,"
-                        " ROW_GROUP_SIZE %llu)",
+                        " ROW_GROUP_SIZE %llu, PARQUET_VERSION v2)",
                         w->o.zstd_level, (unsigned long long)w->o.row_group_rows);
     if (!rc)
         rc = buf_append_byte(&q, 0);
