@@ -225,8 +225,8 @@ static void test_traces_every_field(void **state)
         "Server",
         "checkout",
         /* DuckDB quotes map values holding special characters when casting to text */
-        "{service.name=checkout, int=42, dbl=0.1, bool=true, bytes=AQID,"
-        " arr='[\"a\\\\\"b\",-1]', kv='{\"x\":\"y\",\"pi\":3.25}', empty=''}",
+        ("{service.name=checkout, int=42, dbl=0.1, bool=true, bytes=AQID,"
+         " arr='[\"a\\\\\"b\",-1]', kv='{\"x\":\"y\",\"pi\":3.25}', empty=''}"),
         "lib",
         "2.0",
         "{http.route=/a, nested='{\"b\":\"AQID\"}'}",
