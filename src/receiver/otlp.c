@@ -292,8 +292,15 @@ static void recv_handle(struct recv_call *c, slice_t body)
     int rc = recv_decode(c, body, a, m, &errmsg);
     if (rc) {
         metric_inc(s->malformed);
-        if (rc == ORASI_ENOMEM) {
-            recv_done(c, ORASI_EUNAVAILABLE, 1);
+        if (rc == ORASI_ENOMEM || rc == ORASI_ETOOBIG) {
+            /* The model of a pathological body (millions of empty spans) can be ~100x its
+             * size; the request arena's cap stops it. Retrying the same body cannot help. */
+            snprintf(msg, sizeof(msg), "the decoded %s request exceeds the per-request memory cap",
+                     signal_names[c->signal]);
+            if (c->protocol == PROTO_GRPC)
+                recv_grpc_error(c, GRPC_RESOURCE_EXHAUSTED, msg, 0);
+            else
+                recv_http_error(c, 413, GRPC_RESOURCE_EXHAUSTED, msg, 0);
             return;
         }
         snprintf(msg, sizeof(msg), "cannot decode the %s request: %s", signal_names[c->signal],
@@ -301,7 +308,7 @@ static void recv_handle(struct recv_call *c, slice_t body)
         if (c->protocol == PROTO_GRPC)
             recv_grpc_error(c, GRPC_INVALID_ARGUMENT, msg, 0);
         else
-            recv_http_error(c, rc == ORASI_ETOOBIG ? 413 : 400, GRPC_INVALID_ARGUMENT, msg, 0);
+            recv_http_error(c, 400, GRPC_INVALID_ARGUMENT, msg, 0);
         return;
     }
     if (c->rejected)
