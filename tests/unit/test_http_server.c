@@ -715,6 +715,38 @@ static void test_multi_worker_load(void **state)
     tsrv_stop(&t);
 }
 
+/* max_connections per worker: the third connection waits in the backlog and is served
+ * as soon as one of the first two closes. */
+static void test_max_connections(void **state)
+{
+    struct tsrv t;
+    http_server_config_t cfg;
+    http_server_config_default(&cfg);
+    cfg.max_connections = 2;
+    tsrv_start(&t, &cfg);
+    struct tcli a, b, c;
+    struct tresp r;
+    assert_int_equal(tcli_connect(&a, t.port), 0);
+    assert_int_equal(tcli_connect(&b, t.port), 0);
+    tcli_sends(&a, "GET /hello HTTP/1.1\r\n\r\n");
+    tcli_sends(&b, "GET /hello HTTP/1.1\r\n\r\n");
+    assert_int_equal(tcli_read(&a, &r, 2000), 0);
+    tresp_free(&r);
+    assert_int_equal(tcli_read(&b, &r, 2000), 0);
+    tresp_free(&r);
+    assert_int_equal(tcli_connect(&c, t.port), 0); /* completes in the kernel backlog */
+    tcli_sends(&c, "GET /hello HTTP/1.1\r\n\r\n");
+    assert_int_equal(tcli_read(&c, &r, 300), -2); /* not accepted yet */
+    assert_int_equal(http_server_connections(t.srv), 2);
+    tcli_close(&a);
+    assert_int_equal(tcli_read(&c, &r, 2000), 0);
+    assert_int_equal(r.status, 200);
+    tresp_free(&r);
+    tcli_close(&b);
+    tcli_close(&c);
+    tsrv_stop(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_drain_timeout),
         cmocka_unit_test(test_multi_worker_load),
+        cmocka_unit_test(test_max_connections),
     };
     int rc = cmocka_run_group_tests_name("shared server", tests, setup_default, teardown_default);
     rc |= cmocka_run_group_tests_name("own servers", own, NULL, NULL);
