@@ -12,6 +12,7 @@
 #include "http/http_int.h"
 
 #include "core/err.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -159,6 +160,10 @@ int grpc_respond(http_req_t *req, int grpc_status, const char *grpc_message, con
 {
     if (!req || req->state == REQ_RESPONDED)
         return ORASI_EINVAL;
+    if (!loop_in_thread(req->w->loop)) {
+        LOG_E("http", "grpc_respond called off the request's loop thread (use loop_post)");
+        return ORASI_EINVAL;
+    }
     if (req->proto != HTTP_PROTO_GRPC) {
         static const char text[] = "gRPC answer to a request that is not gRPC\n";
         return http_respond(req, 415, "text/plain", text, sizeof(text) - 1);

@@ -12,7 +12,8 @@
  * in place. Growing the buffer moves it, so the head is re-parsed afterwards to
  * refresh the slices (cheap, and rare once a connection's buffer has grown).
  *
- * The answer is written with one writev(2) of head + body straight from the handler's
+ * The answer is written with one sendmsg(2) (writev with MSG_NOSIGNAL: a vanished
+ * client must not raise SIGPIPE) of head + body straight from the handler's
  * memory; only if the socket takes part of it is the rest copied to the connection's
  * output buffer. Errors that leave unread input behind (413 with a body in flight, a
  * parse error) answer with "Connection: close", then half-close and discard input for a
@@ -178,7 +179,8 @@ int h1_respond(struct http_req *req, int status, const char *ctype, const void *
     size_t total = c->out.len + len;
     ssize_t n;
     do
-        n = writev(c->fd, iov, iovcnt);
+        n = sendmsg(c->fd, &(struct msghdr){.msg_iov = iov, .msg_iovlen = (size_t)iovcnt},
+                    MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
         rc = ORASI_ECLOSED;
@@ -222,7 +224,7 @@ static void h1_write_pending(struct http_conn *c)
     struct h1_state *h = &c->h1;
     if (h->phase != H1_WRITE)
         return;
-    ssize_t n = write(c->fd, c->out.data + h->woff, c->out.len - h->woff);
+    ssize_t n = send(c->fd, c->out.data + h->woff, c->out.len - h->woff, MSG_NOSIGNAL);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return;
@@ -520,7 +522,7 @@ static void h1_send_continue(struct http_conn *c)
     static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
     /* a fresh socket always has room for 25 bytes; if not, the client sends the body
      * after its own expect timeout anyway */
-    ssize_t n = write(c->fd, msg, sizeof(msg) - 1);
+    ssize_t n = send(c->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
     if (n > 0)
         http_conn_count_out(c, (size_t)n);
 }

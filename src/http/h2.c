@@ -29,6 +29,7 @@
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define H2_OUT_PULL 65536         /* pull frames from nghttp2 while less is unsent */
@@ -557,7 +558,7 @@ static void h2_flush(struct http_conn *c)
         size_t pending = c->out.len - h->woff;
         if (pending == 0)
             break;
-        ssize_t n = write(c->fd, c->out.data + h->woff, pending);
+        ssize_t n = send(c->fd, c->out.data + h->woff, pending, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;

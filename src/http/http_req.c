@@ -271,6 +271,10 @@ int http_respond(http_req_t *req, int status, const char *content_type, const vo
 {
     if (!req || req->state == REQ_RESPONDED)
         return ORASI_EINVAL;
+    if (!loop_in_thread(req->w->loop)) {
+        LOG_E("http", "http_respond called off the request's loop thread (use loop_post)");
+        return ORASI_EINVAL;
+    }
     if (status < 100 || status > 599)
         status = 500;
     struct http_conn *c = req->conn;

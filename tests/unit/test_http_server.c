@@ -6,6 +6,7 @@
 #include "test_http_testlib.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <zlib.h>
@@ -564,6 +565,38 @@ static void test_slow_reader(void **state)
     free(big);
 }
 
+/* The client reads a bit of a big answer and vanishes: the server's next writes fail
+ * (ECONNRESET / EPIPE) and must not raise SIGPIPE (default action restored in main). */
+static void test_reader_vanishes(void **state)
+{
+    size_t n = 7 << 20;
+    char *big = calloc(1, n);
+    for (int round = 0; round < 3; round++) {
+        struct tcli c;
+        assert_int_equal(tcli_connect(&c, S.port), 0);
+        char head[128];
+        snprintf(head, sizeof(head), "POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", n);
+        tcli_sends(&c, head);
+        tcli_send(&c, big, n);
+        while (c.len < 100000)
+            if (tcli_fill(&c, 2000) <= 0)
+                break;
+        tcli_close(&c); /* unread data: the kernel sends RST */
+        usleep(50000);
+    }
+    free(big);
+    assert_int_equal(tsrv_inflight_settled(S.srv), 0);
+    /* still serving */
+    struct tcli c;
+    struct tresp r;
+    assert_int_equal(tcli_connect(&c, S.port), 0);
+    tcli_sends(&c, "GET /hello HTTP/1.1\r\n\r\n");
+    assert_int_equal(tcli_read(&c, &r, 2000), 0);
+    assert_int_equal(r.status, 200);
+    tresp_free(&r);
+    tcli_close(&c);
+}
+
 /* A client that vanishes while its request is with an asynchronous handler: the late
  * answer is dropped safely (ASan checks the memory). */
 static void test_async_client_gone(void **state)
@@ -761,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_content_encoding),
         cmocka_unit_test(test_http10),
         cmocka_unit_test(test_slow_reader),
+        cmocka_unit_test(test_reader_vanishes),
         cmocka_unit_test(test_async_client_gone),
         cmocka_unit_test(test_metrics),
     };
@@ -770,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_multi_worker_load),
         cmocka_unit_test(test_max_connections),
     };
+    signal(SIGPIPE, SIG_DFL); /* a stray SIGPIPE must kill the test, not pass unseen */
     int rc = cmocka_run_group_tests_name("shared server", tests, setup_default, teardown_default);
     rc |= cmocka_run_group_tests_name("own servers", own, NULL, NULL);
     metrics_shutdown();
