@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""bench/report.py — helpers of bench/run: parse tool output, render bench/RESULTS.md.
+
+  report.py parse-wrk FILE           wrk --latency output -> one JSON object on stdout
+  report.py parse-decode FILE        `orasi bench-decode` output -> JSON
+  report.py field FILE KEY.PATH      a value from a JSON file (loadgen --json summaries)
+  report.py render RESULTS.jsonl OUT write the Markdown report
+
+bench/run appends one JSON object per measurement to RESULTS.jsonl; every figure in the
+report is computed here from those records (median, min-max over repetitions), so the
+report never shows a number that was not measured in this run.
+"""
+import json
+import re
+import statistics
+import sys
+
+
+def parse_duration_ms(text):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text.strip())
+    if not m:
+        raise ValueError("bad wrk duration %r" % text)
+    v, unit = float(m.group(1)), m.group(2)
+    return v * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[unit]
+
+
+def parse_wrk(path):
+    out = {"rps": None, "p99_ms": None, "p50_ms": None, "non2xx": 0, "sock_errors": 0,
+           "requests": None}
+    for line in open(path, encoding="utf-8", errors="replace"):
+        s = line.strip()
+        if s.startswith("Requests/sec:"):
+            out["rps"] = float(s.split()[1])
+        elif re.match(r"^99%\s", s):
+            out["p99_ms"] = parse_duration_ms(s.split()[1])
+        elif re.match(r"^50%\s", s):
+            out["p50_ms"] = parse_duration_ms(s.split()[1])
+        elif s.startswith("Non-2xx or 3xx responses:"):
+            out["non2xx"] = int(s.split(":")[1])
+        elif s.startswith("Socket errors:"):
+            out["sock_errors"] = sum(int(x) for x in re.findall(r"\d+", s))
+        else:
+            m = re.match(r"^(\d+) requests in", s)
+            if m:
+                out["requests"] = int(m.group(1))
+    if out["rps"] is None or out["p99_ms"] is None:
+        raise SystemExit("wrk output %s has no Requests/sec or 99%% line" % path)
+    return out
+
+
+def parse_decode(path):
+    out = {}
+    for line in open(path, encoding="utf-8", errors="replace"):
+        m = re.match(r"^\s*(decode|scan):\s*([0-9.]+)\s*MB/s,\s*([0-9.]+)\s*spans/s", line)
+        if m:
+            out[m.group(1) + "_mbs"] = float(m.group(2))
+            out[m.group(1) + "_sps"] = float(m.group(3))
+    if "decode_mbs" not in out:
+        raise SystemExit("bench-decode output %s has no 'decode: X MB/s, Y spans/s' line" % path)
+    return out
+
+
+def field(path, key):
+    v = json.load(open(path))
+    for k in key.split("."):
+        v = v[k]
+    return v
+
+
+# ------------------------------------------------------------------------------ render --
+
+def spread(vals, fmt):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "n/a"
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt(med)
+    return "%s (%s–%s)" % (fmt(med), fmt(min(vals)), fmt(max(vals)))
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def f0(v):
+    return "{:,.0f}".format(v)
+
+
+def f1(v):
+    return "{:,.1f}".format(v)
+
+
+def f2(v):
+    return "{:.2f}".format(v)
+
+
+def f3(v):
+    return "{:.3f}".format(v)
+
+
+def status(ok):
+    if ok is None:
+        return "not measured"
+    return "**met**" if ok else "**not met**"
+
+
+def render(jsonl, out):
+    recs = [json.loads(l) for l in open(jsonl) if l.strip()]
+    meta = next((r for r in recs if r["s"] == "meta"), {})
+    notes = [r["text"] for r in recs if r["s"] == "note"]
+    failures = [r["text"] for r in recs if r["s"] == "failure"]
+    http = [r for r in recs if r["s"] == "http"]
+    ingest = [r for r in recs if r["s"] == "ingest"]
+    decode = [r for r in recs if r["s"] == "decode"]
+    end = next((r for r in recs if r["s"] == "end"), {})
+    L = []
+    w = L.append
+    w("# Benchmark results")
+    w("")
+    w("Written by `make bench` (`bench/run`, see `docs/internals/bench.md`) — do not edit by hand.")
+    w("")
+    if failures:
+        w("> **THIS RUN FAILED:** " + " / ".join(failures))
+        w("")
+    w("## Machine and method")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    for k, label in (("date", "date (UTC)"), ("commit", "git commit"), ("cpu", "CPU model"),
+                     ("nproc", "cores (nproc)"), ("mem", "memory"), ("kernel", "kernel (uname -r)"),
+                     ("pinning", "pinning"), ("load_start", "load average at start"),
+                     ("method", "method")):
+        if k in meta:
+            w("| %s | %s |" % (label, meta[k]))
+    if "load_end" in end:
+        w("| load average at end | %s |" % end["load_end"])
+    if "elapsed_s" in end:
+        w("| harness run time | %.0f s |" % end["elapsed_s"])
+    w("")
+    w("Figures are medians over the repetitions with the spread (min–max) in parentheses. "
+      "Rates count only acknowledged work (2xx responses for the HTTP ceiling, acknowledged "
+      "spans for ingest); a run with any error is flagged in its table.")
+    w("")
+    for n in notes:
+        w("- " + n)
+    if notes:
+        w("")
+
+    # ---- headline ----
+    w("## Headline")
+    w("")
+    w("| scenario | figure | goal | status |")
+    w("|---|---|---|---|")
+    o_rps = [r["rps"] for r in http if r["target"] == "orasi"]
+    n_rps = [r["rps"] for r in http if r["target"] == "nginx-read"]
+    ratios = [r["ratio"] for r in http if r["target"] == "ratio-read"]
+    if o_rps and n_rps:
+        rm = med(o_rps) / med(n_rps)
+        w("| HTTP ceiling: Orasi req/s ÷ nginx req/s (38 KB POST, 1 core each) | %s; per repetition %s | ≥ 1.00 | %s |"
+          % (f2(rm), spread(ratios, f2), status(rm >= 1.0)))
+    else:
+        w("| HTTP ceiling: Orasi ÷ nginx | n/a | ≥ 1.00 | %s |" % status(None))
+    ip = [r for r in ingest if r["target"] == "orasi" and r["proto"] == "http/protobuf"]
+    if ip:
+        v = med([r["spans_per_cpu_s"] for r in ip])
+        w("| Ingest, OTLP HTTP/protobuf: spans/s per server CPU-second | %s | ≥ 1,000,000 | %s |"
+          % (spread([r["spans_per_cpu_s"] for r in ip], f0), status(v >= 1e6)))
+    else:
+        w("| Ingest, OTLP HTTP/protobuf | n/a | ≥ 1,000,000 | %s |" % status(None))
+    if decode:
+        v = med([r["decode_mbs"] for r in decode])
+        w("| Decoder: protobuf decode MB/s on one core | %s | ≥ 1,000 | %s |"
+          % (spread([r["decode_mbs"] for r in decode], f0), status(v >= 1000)))
+    else:
+        w("| Decoder MB/s | n/a | ≥ 1,000 | %s |" % status(None))
+    w("")
+
+    # ---- 1. HTTP ceiling ----
+    w("## 1. HTTP ceiling: 38 KB POST to a no-op route")
+    w("")
+    w("Orasi `POST /bench/discard` (API port, `--workers 1 --bench-routes`) and nginx "
+      "(`worker_processes 1`, `bench/nginx.conf.in`) pinned to the same single core; `wrk` "
+      "with `bench/post.lua` pinned to the other core. %s" % meta.get("http_method", ""))
+    w("")
+    w("| server | requests/s | p99 latency (ms) | p50 latency (ms) | errors |")
+    w("|---|---|---|---|---|")
+    for tgt, label in (("orasi", "Orasi /bench/discard"),
+                       ("nginx-read", "nginx, body read (mirror) — reference"),
+                       ("nginx-discard", "nginx, `return 204` (body discarded unread)")):
+        rs = [r for r in http if r["target"] == tgt]
+        if not rs:
+            continue
+        errs = sum(r["non2xx"] + r["sock_errors"] for r in rs)
+        w("| %s | %s | %s | %s | %s |" % (label, spread([r["rps"] for r in rs], f0),
+                                          spread([r["p99_ms"] for r in rs], f2),
+                                          spread([r.get("p50_ms") for r in rs], f3),
+                                          "none" if errs == 0 else "**%d non-2xx/socket errors**" % errs))
+    if o_rps and n_rps:
+        rd = [r["ratio"] for r in http if r["target"] == "ratio-discard"]
+        w("")
+        w("Ratio Orasi ÷ nginx (body read): **%s** (median of each side; per repetition %s). "
+          "Against `return 204`: %s." % (f2(med(o_rps) / med(n_rps)), spread(ratios, f2),
+                                          spread(rd, f2)))
+    w("")
+
+    # ---- 2. ingest ----
+    w("## 2. OTLP ingest to the counting sink")
+    w("")
+    w("`orasi loadgen --rate max --batch 100` (traces, %s) pinned to one core against a "
+      "receiver pinned to the other (`orasi run --workers 1`%s). Server CPU from "
+      "/proc/<pid>/stat (utime+stime) over the measured interval; peak RSS is VmHWM of the "
+      "server process at the end of its runs." % (meta.get("ingest_conns", ""),
+                                                  meta.get("ingest_args", "")))
+    w("")
+    w("| receiver | protocol | spans/s per server CPU-second | acked spans/s (wall) | server CPU | p99 latency (ms) | peak RSS (MiB) | errors |")
+    w("|---|---|---|---|---|---|---|---|")
+    seen = []
+    for r in ingest:
+        key = (r["target"], r["proto"])
+        if key not in seen:
+            seen.append(key)
+    for tgt, proto in seen:
+        rs = [r for r in ingest if r["target"] == tgt and r["proto"] == proto]
+        errs = sum(r["failed"] + r["conn_errors"] + r["timeouts"] for r in rs)
+        hwm = max(r.get("hwm_kb") or 0 for r in rs)
+        w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            tgt, proto, spread([r["spans_per_cpu_s"] for r in rs], f0),
+            spread([r["spans_per_s"] for r in rs], f0),
+            spread([r["cpu_util"] * 100 for r in rs], lambda v: "%.0f %%" % v),
+            spread([r["p99_ms"] for r in rs], f2), f1(hwm / 1024.0) if hwm else "n/a",
+            "none" if errs == 0 else "**%d failed requests**" % errs))
+    base = {r["proto"]: med([x["spans_per_cpu_s"] for x in ingest
+                              if x["target"] == "orasi" and x["proto"] == r["proto"]])
+            for r in ingest}
+    peers = [(t, p) for t, p in seen if t != "orasi" and base.get(p)]
+    if peers:
+        w("")
+        for t, p in peers:
+            v = med([r["spans_per_cpu_s"] for r in ingest if r["target"] == t and r["proto"] == p])
+            w("- Orasi ÷ %s (%s), spans per CPU-second: **%s**" % (t, p, f2(base[p] / v) if v else "n/a"))
+    w("")
+
+    # ---- 3. decode ----
+    w("## 3. Decoder micro-benchmark")
+    w("")
+    w("`orasi bench-decode` (realistic 100-span request, full decode into the model and "
+      "validate-only scan), pinned to one core.")
+    w("")
+    if decode:
+        w("| operation | MB/s | spans/s |")
+        w("|---|---|---|")
+        for op in ("decode", "scan"):
+            if op + "_mbs" in decode[0]:
+                w("| %s | %s | %s |" % (op, spread([r[op + "_mbs"] for r in decode], f0),
+                                        spread([r[op + "_sps"] for r in decode], f0)))
+    else:
+        w("not measured")
+    w("")
+    open(out, "w").write("\n".join(L))
+
+
+def main():
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    cmd = sys.argv[1]
+    if cmd == "parse-wrk":
+        print(json.dumps(parse_wrk(sys.argv[2])))
+    elif cmd == "parse-decode":
+        print(json.dumps(parse_decode(sys.argv[2])))
+    elif cmd == "field":
+        print(field(sys.argv[2], sys.argv[3]))
+    elif cmd == "render":
+        render(sys.argv[2], sys.argv[3])
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
