@@ -40,6 +40,7 @@ struct h2_conn {
     nghttp2_session *session;
     struct http_req *streams; /* requests attached to open streams */
     size_t nhandler;          /* of those, waiting for their handler */
+    size_t buffered;          /* request body bytes held by those streams */
     size_t woff;
     int in_recv;
     int fatal;
@@ -87,6 +88,8 @@ static void h2_link(struct h2_conn *h, struct http_req *req)
 
 static void h2_unlink(struct h2_conn *h, struct http_req *req)
 {
+    h->buffered -= req->h2_buffered;
+    req->h2_buffered = 0;
     if (req->h2_prev)
         req->h2_prev->h2_next = req->h2_next;
     else if (h->streams == req)
@@ -215,8 +218,14 @@ static void h2_early(struct http_req *req, int status)
 {
     req->early = 1;
     req->discard = req->w->srv->cfg.max_body_bytes;
+    /* the body will not be used: give its memory and budget back now */
+    if (req->conn->h2) {
+        req->conn->h2->buffered -= req->h2_buffered;
+        req->h2_buffered = 0;
+    }
+    buf_free(&req->raw);
     if (req->proto == HTTP_PROTO_GRPC) {
-        int code = status == 413 || status == 431 ? GRPC_RESOURCE_EXHAUSTED
+        int code = status == 413 || status == 431 || status == 503 ? GRPC_RESOURCE_EXHAUSTED
                    : status == 404 || status == 405 ? GRPC_UNIMPLEMENTED
                                                     : GRPC_INTERNAL;
         grpc_error(req, code, http_status_text(status));
@@ -459,6 +468,16 @@ static int h2_on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t str
     }
     if (req->state != REQ_RECV)
         return 0;
+    struct http_conn *c = user_data;
+    struct h2_conn *h = c->h2;
+    /* all streams of a connection together may not hold more than the budget: 100
+     * streams each allowed max_body_bytes would otherwise be gigabytes */
+    if (h->buffered + len > c->w->srv->cfg.h2_max_buffered_bytes) {
+        h2_early(req, 503);
+        return 0;
+    }
+    h->buffered += len;
+    req->h2_buffered += len;
     int rc = buf_append(&req->raw, data, len);
     if (rc == ORASI_ETOOBIG)
         h2_early(req, 413);

@@ -66,6 +66,8 @@ typedef struct {
     uint32_t h2_max_concurrent_streams;  /* (100) */
     uint32_t h2_stream_window;   /* initial stream receive window (8 MiB) */
     uint32_t h2_connection_window; /* connection receive window (32 MiB) */
+    size_t h2_max_buffered_bytes; /* request bodies buffered per HTTP/2 connection, all
+                                     streams together (64 MiB) -> 503 / gRPC 8 */
     int backlog;                 /* listen(2) backlog (511) */
 } http_server_config_t;
 

@@ -208,6 +208,7 @@ struct http_req {
     int stream_gone; /* h2 stream closed before the answer */
     int early;       /* answered before the body was complete */
     size_t discard;  /* h2, early: body bytes still accepted (and dropped) */
+    size_t h2_buffered; /* h2: body bytes counted in the connection's budget */
     int32_t stream_id;
     int status;
     slice_t method, path, query;

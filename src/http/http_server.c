@@ -38,6 +38,7 @@ void http_server_config_default(http_server_config_t *cfg)
     cfg->h2_max_concurrent_streams = 100;
     cfg->h2_stream_window = 8u << 20;
     cfg->h2_connection_window = 32u << 20;
+    cfg->h2_max_buffered_bytes = (size_t)64 << 20;
     cfg->backlog = 511;
 }
 
@@ -61,6 +62,7 @@ static void http_server_fill_defaults(http_server_config_t *c)
     HTTP_DEF(h2_max_concurrent_streams)
     HTTP_DEF(h2_stream_window)
     HTTP_DEF(h2_connection_window)
+    HTTP_DEF(h2_max_buffered_bytes)
     HTTP_DEF(backlog)
 #undef HTTP_DEF
     if (c->workers > 256)

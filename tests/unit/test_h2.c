@@ -280,6 +280,37 @@ static void test_drain_goaway(void **state)
     tsrv_stop(&t);
 }
 
+/* All streams of a connection share a body budget: two 700 KiB uploads against 1 MiB. */
+static void test_connection_budget(void **state)
+{
+    struct tsrv t;
+    http_server_config_t cfg;
+    http_server_config_default(&cfg);
+    cfg.h2_max_buffered_bytes = 1 << 20;
+    tsrv_start(&t, &cfg);
+    struct h2c *c = h2c_connect(t.port);
+    size_t n = 700 << 10;
+    char *body = calloc(1, n);
+    h2c_submit(c, "POST", "/async", NULL, 0, body, n); /* held while the handler waits */
+    h2c_submit(c, "POST", "/echo", NULL, 0, body, n);
+    assert_int_equal(h2c_run(c, 5000), 0);
+    int s503 = 0, s200 = 0;
+    for (int i = 0; i < 2; i++) {
+        s503 += c->st[i].status == 503;
+        s200 += c->st[i].status == 200;
+    }
+    assert_int_equal(s503, 1);
+    assert_int_equal(s200, 1);
+    /* budget released: the same upload alone passes */
+    int k = h2c_submit(c, "POST", "/echo", NULL, 0, body, n);
+    assert_int_equal(h2c_run(c, 5000), 0);
+    assert_int_equal(c->st[k].status, 200);
+    assert_int_equal(c->st[k].len, n);
+    free(body);
+    h2c_free(c);
+    tsrv_stop(&t);
+}
+
 /* HTTP/1.1 and HTTP/2 on the same listener, and a broken preface. */
 static void test_protocol_detection(void **state)
 {
@@ -314,7 +345,7 @@ int main(void)
         cmocka_unit_test(test_curl_get_post),   cmocka_unit_test(test_curl_errors_and_gzip),
         cmocka_unit_test(test_nghttp),          cmocka_unit_test(test_client_streams),
         cmocka_unit_test(test_reset_while_async), cmocka_unit_test(test_protocol_detection),
-        cmocka_unit_test(test_drain_goaway),
+        cmocka_unit_test(test_drain_goaway),    cmocka_unit_test(test_connection_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
