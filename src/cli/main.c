@@ -44,6 +44,19 @@ static const struct cli_command commands[] = {
      "                     [--batch N] [--ack-log FILE] [--tenant T] [--seed N] [--json]\n"
      "Run `orasi loadgen --help` for every option.\n",
      cmd_loadgen},
+    {"query", "run SQL over the lake of a running Orasi and print the answer",
+     "usage: orasi query [--format table|csv|json] [--url URL] [--tenant T] [--timeout S] SQL\n"
+     "\n"
+     "Sends SQL to POST /v1/query and prints the answer. SQL \"-\" reads it from stdin.\n"
+     "Tables: traces, logs, metrics_gauge, metrics_sum, metrics_histogram,\n"
+     "metrics_exponential_histogram, metrics_summary (docs/internals/sql.md).\n"
+     "  --format F    table (aligned columns, the default), csv or json\n"
+     "  --url URL     the API of a running Orasi (default http://127.0.0.1:8080)\n"
+     "  --tenant T    tenant to query (X-Scope-OrgID; default: the server's \"default\")\n"
+     "  --timeout S   give up after S seconds (default: wait for the server)\n"
+     "Exit status: 0 on success, 1 on a SQL error (the message is DuckDB's) or when the\n"
+     "server cannot be reached, 2 on a usage error.\n",
+     cmd_query},
     {"bench-decode", "micro-benchmark of the OTLP protobuf decoder on a realistic request",
      "usage: orasi bench-decode [ITERATIONS]\n", cmd_bench_decode},
     {"help", "show help for a command", "usage: orasi help [COMMAND]\n", cmd_help},

@@ -25,6 +25,8 @@ static const config_option_t top_opts[] = {
     {"receivers", CONFIG_SECTION, NULL, 0, 0, 0, "Receivers (receivers.otlp).", NULL, 0},
     {"api", CONFIG_SECTION, NULL, 0, 0, 0, "The API listener (health, readiness, metrics, query).",
      NULL, 0},
+    {"query", CONFIG_SECTION, NULL, 0, 0, 0,
+     "The SQL engine behind POST /v1/query (limits of the sandbox).", NULL, 0},
     {0}};
 
 static const config_option_t http_opts[] = {
@@ -119,6 +121,10 @@ int settings_load(const char *path, settings_t *out, char *err, size_t errlen)
                      errlen);
     if (rc)
         goto out;
+    rc = config_bind(doc, root ? config_get(root, "query") : NULL, "query", sql_config_options,
+                     &out->query, err, errlen);
+    if (rc)
+        goto out;
     if (path) {
         out->source = orasi_strdup(path);
         if (!out->source) {
@@ -139,6 +145,7 @@ void settings_free(settings_t *s)
     config_free_struct(http_opts, &s->http);
     config_free_struct(otlp_opts, &s->otlp);
     config_free_struct(api_opts, &s->api);
+    config_free_struct(sql_config_options, &s->query);
     orasi_free(s->source);
     s->source = NULL;
 }
@@ -152,7 +159,8 @@ int settings_doc_markdown(char *out, size_t outlen)
     } sections[] = {{"(top level)", top_opts},
                     {"http", http_opts},
                     {"receivers.otlp", otlp_opts},
-                    {"api", api_opts}};
+                    {"api", api_opts},
+                    {"query", sql_config_options}};
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
         int rc = config_doc_markdown(sections[i].name, sections[i].opts, out + off, outlen - off);
         if (rc < 0)

@@ -13,11 +13,14 @@
  *   receivers:
  *     otlp:    {listen, grpc_port, http_port, tenant_header, max_grpc_message_size}
  *   api:       {listen, port}
+ *   query:     {timeout, max_rows, memory_limit, threads, max_concurrent,
+ *               slow_query_threshold, ...}  (sql_config_options, src/sql/sql.h)
  */
 #ifndef ORASI_SERVER_SETTINGS_H
 #define ORASI_SERVER_SETTINGS_H
 
 #include "core/config.h"
+#include "sql/sql.h"
 
 #include <stdint.h>
 
@@ -52,6 +55,7 @@ typedef struct settings {
     struct settings_http http;
     struct settings_otlp otlp;
     struct settings_api api;
+    struct sql_options query;
     char *source; /* file it came from, or NULL for defaults */
 } settings_t;
 
