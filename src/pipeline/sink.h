@@ -71,5 +71,9 @@ uint64_t sink_count_items(sink_t *s, enum otlp_signal sig);
  * copied (o->data_dir must be set). NULL with a message in err on failure. */
 struct lake_options;
 sink_t *sink_lake_create(const struct lake_options *o, char *err, size_t errlen);
+/* The lake a lake sink writes (borrowed: valid until the sink is destroyed), for the SQL
+ * engine; NULL when `s` is not a lake sink. */
+struct lake;
+struct lake *sink_lake_lake(sink_t *s);
 
 #endif

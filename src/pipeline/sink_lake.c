@@ -390,3 +390,11 @@ fail:
     sink_lake_destroy(&s->base);
     return NULL;
 }
+
+/* The SQL engine reads the lake this sink writes (src/sql). */
+lake_t *sink_lake_lake(sink_t *base)
+{
+    if (!base || base->submit != sink_lake_submit)
+        return NULL;
+    return ((struct sink_lake *)base)->lake;
+}

@@ -20,6 +20,8 @@
 #include "http/http.h"
 #include "pipeline/sink.h"
 #include "receiver/otlp.h"
+#include "sql/sql.h"
+#include "sql/sql_http.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -147,6 +149,8 @@ int server_run(const settings_t *s, const struct server_opts *o)
     http_server_t *hs = NULL;
     http_router_t *r_grpc = NULL, *r_http = NULL, *r_api = NULL;
     recv_otlp_t *recv = NULL;
+    sql_engine_t *sql = NULL;
+    sql_http_t *sqlh = NULL;
     sigset_t sigs;
     int rc = 0;
     char fields[256];
@@ -202,6 +206,19 @@ int server_run(const settings_t *s, const struct server_opts *o)
         (o->bench_routes && (rc = http_route(r_api, "POST", "/bench/discard", api_discard, &srv))))
         goto out;
 
+    /* SQL over the lake (POST /v1/query) when the sink keeps a lake. */
+    if (sink_lake_lake(srv.sink)) {
+        char serr[512];
+        rc = sql_engine_create(&s->query, sink_lake_lake(srv.sink), &sql, serr, sizeof(serr));
+        if (rc) {
+            LOG_E("server", "%s", serr);
+            goto out;
+        }
+        if ((rc = sql_http_create(sql, s->otlp.tenant_header, &sqlh)) ||
+            (rc = sql_http_register(sqlh, r_api)))
+            goto out;
+    }
+
     int p_grpc = http_server_listen(hs, s->otlp.listen, (int)s->otlp.grpc_port, r_grpc);
     int p_http = p_grpc < 0 ? p_grpc : http_server_listen(hs, s->otlp.listen, (int)s->otlp.http_port, r_http);
     int p_api = p_http < 0 ? p_http : http_server_listen(hs, s->api.listen, (int)s->api.port, r_api);
@@ -243,6 +260,7 @@ int server_run(const settings_t *s, const struct server_opts *o)
     if (rc)
         LOG_W("server", "drain deadline passed with %zu requests in flight",
               http_server_inflight(hs));
+    sql_http_shutdown(sqlh); /* running queries are interrupted and answered */
     if (srv.sink->flush) {
         int frc = srv.sink->flush(srv.sink, deadline);
         if (frc) {
@@ -252,6 +270,7 @@ int server_run(const settings_t *s, const struct server_opts *o)
     }
     LOG_I("server", "stopped");
 out:
+    sql_http_destroy(sqlh); /* before the loops go: it posts its last answers to them */
     if (hs)
         http_server_destroy(hs);
     if (recv)
@@ -259,6 +278,7 @@ out:
     http_router_destroy(r_grpc);
     http_router_destroy(r_http);
     http_router_destroy(r_api);
+    sql_engine_destroy(sql);
     if (srv.sink)
         srv.sink->destroy(srv.sink);
     return rc;
