@@ -29,7 +29,6 @@
 /* single writer: a relaxed load + store is an increment other threads can read */
 #define BUMP(p, v) ST((p), LD(p) + (v))
 
-#define RESP_MAX (1u << 20)      /* cap on one response (headers + body) */
 #define ACKBUF_FLUSH (256u << 10) /* ack-log bytes buffered per worker before a write */
 #define BACKOFF_MIN_NS 50000000ull
 #define BACKOFF_MAX_NS 2000000000ull
@@ -77,6 +76,7 @@ struct lgclient {
     double tokens, req_rate, burst;
     uint64_t last_refill;
     buf_t ackbuf;
+    buf_t dechunk; /* a chunked response body, decoded */
     nghttp2_session_callbacks *cbs;
     nghttp2_mem mem;
 };
@@ -208,6 +208,8 @@ int lgclient_parse_partial(enum lgclient_proto proto, const uint8_t *p, size_t l
                            int64_t *rejected)
 {
     *rejected = 0;
+    if (len == 0)
+        return 0; /* the empty message (p may be NULL) */
     if (proto == LGCLIENT_HTTP_JSON) {
         /* {"partialSuccess":{"rejectedSpans":"3","errorMessage":"..."}}: the count key
          * is the only one starting with "rejected"; int64 may be a string or a number. */
@@ -605,19 +607,16 @@ static int lgc_hdr_is(const char *line, size_t len, const char *name)
     return len > n && strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
-/*
- * Try to parse a complete response in c->in. Returns 1 when one was consumed (and
- * accounted), 0 when more bytes are needed, a negative code when it is malformed.
- */
-static int lgc_http_parse(struct lgclient *w, struct conn *c)
+int lgclient_http_response(const uint8_t *in, size_t len, buf_t *scratch,
+                           lgclient_http_resp_t *out)
 {
-    const char *p = (const char *)c->in.data;
-    size_t len = c->in.len;
+    const char *p = (const char *)in;
+    memset(out, 0, sizeof(*out));
     const char *eoh = len >= 4 ? memmem(p, len, "\r\n\r\n", 4) : NULL;
     if (!eoh)
-        return len > 65536 ? ORASI_EPARSE : 0;
+        return len > LGCLIENT_MAX_HEAD ? ORASI_EPARSE : 0;
     size_t hlen = (size_t)(eoh - p) + 4;
-    if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0)
+    if (hlen > LGCLIENT_MAX_HEAD || hlen < 16 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ')
         return ORASI_EPARSE;
     int status = 0;
     for (int i = 9; i < 12; i++) {
@@ -626,8 +625,11 @@ static int lgc_http_parse(struct lgclient *w, struct conn *c)
         status = status * 10 + (p[i] - '0');
     }
     long clen = -1;
-    int chunked = 0, conn_close = 0;
-    const char *line = memchr(p, '\n', hlen) + 1;
+    int chunked = 0;
+    const char *line = memchr(p, '\n', hlen);
+    if (!line)
+        return ORASI_EPARSE;
+    line++;
     while (line < eoh) {
         const char *nl = memchr(line, '\n', (size_t)(eoh + 2 - line));
         if (!nl)
@@ -642,33 +644,33 @@ static int lgc_http_parse(struct lgclient *w, struct conn *c)
                 v++;
             size_t vl = (size_t)(line + ll - v);
             if (lgc_hdr_is(line, ll, "content-length")) {
+                if (vl == 0 || clen >= 0)
+                    return ORASI_EPARSE; /* empty or repeated: ambiguous framing */
                 clen = 0;
-                for (size_t i = 0; i < vl && v[i] >= '0' && v[i] <= '9'; i++)
+                for (size_t i = 0; i < vl; i++) {
+                    if (v[i] < '0' || v[i] > '9' || clen > (long)LGCLIENT_MAX_RESP)
+                        return ORASI_EPARSE;
                     clen = clen * 10 + (v[i] - '0');
-                if (clen > (long)RESP_MAX)
+                }
+                if (clen > (long)LGCLIENT_MAX_RESP)
                     return ORASI_EPARSE;
             } else if (lgc_hdr_is(line, ll, "transfer-encoding")) {
                 chunked = vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0;
             } else if (lgc_hdr_is(line, ll, "connection")) {
-                conn_close = vl >= 5 && strncasecmp(v, "close", 5) == 0;
+                out->conn_close = vl >= 5 && strncasecmp(v, "close", 5) == 0;
             }
         }
         line = nl + 1;
     }
-    /* The body: Content-Length, chunked (decoded in place into a scratch buffer), or
-     * none (204/304, or read-until-close which we do not support for OTLP). */
-    const uint8_t *body = (const uint8_t *)p + hlen;
-    size_t blen = 0, consumed;
-    buf_t dechunk;
-    buf_init(&dechunk, RESP_MAX);
+    out->status = status;
     if (chunked) {
+        /* decoded into scratch; no trailers expected (OTLP servers send none) */
         size_t at = hlen;
+        buf_clear(scratch);
         for (;;) {
-            const char *cl = memmem(p + at, len - at, "\r\n", 2);
-            if (!cl) {
-                buf_free(&dechunk);
-                return 0;
-            }
+            const char *cl = at < len ? memmem(p + at, len - at, "\r\n", 2) : NULL;
+            if (!cl)
+                return len - at > 64 ? ORASI_EPARSE : 0;
             size_t sz = 0;
             const char *q = p + at;
             int nd = 0;
@@ -678,60 +680,65 @@ static int lgc_http_parse(struct lgclient *w, struct conn *c)
                         : (*q >= 'A' && *q <= 'F') ? *q - 'A' + 10
                                                    : -1;
                 if (d < 0)
-                    break;
+                    break; /* chunk extensions (";...") are ignored */
                 sz = sz * 16 + (size_t)d;
-                if (sz > RESP_MAX) {
-                    buf_free(&dechunk);
+                if (sz > LGCLIENT_MAX_RESP)
                     return ORASI_EPARSE;
-                }
             }
-            if (!nd) {
-                buf_free(&dechunk);
+            if (!nd || (q < cl && *q != ';'))
                 return ORASI_EPARSE;
-            }
             at = (size_t)(cl - p) + 2;
             if (sz == 0) {
-                /* no trailers expected: the final CRLF */
-                if (len - at < 2) {
-                    buf_free(&dechunk);
+                if (len - at < 2)
                     return 0;
-                }
+                if (p[at] != '\r' || p[at + 1] != '\n')
+                    return ORASI_EPARSE;
                 at += 2;
                 break;
             }
-            if (len - at < sz + 2) {
-                buf_free(&dechunk);
+            if (len - at < sz + 2)
                 return 0;
-            }
-            if (buf_append(&dechunk, p + at, sz) < 0) {
-                buf_free(&dechunk);
+            if (p[at + sz] != '\r' || p[at + sz + 1] != '\n')
                 return ORASI_EPARSE;
-            }
+            if (buf_append(scratch, p + at, sz) < 0)
+                return ORASI_EPARSE;
             at += sz + 2;
         }
-        body = dechunk.data;
-        blen = dechunk.len;
-        consumed = at;
-    } else {
-        if (clen < 0)
-            clen = 0;
-        if (len - hlen < (size_t)clen)
-            return 0;
-        blen = (size_t)clen;
-        consumed = hlen + blen;
+        out->body = scratch->data;
+        out->body_len = scratch->len;
+        out->consumed = at;
+        return 1;
     }
-    if (status < LGCLIENT_MAX_STATUS)
-        BUMP(&w->st.http_status[status], 1);
+    /* no Content-Length and not chunked: an empty body (OTLP answers always frame it) */
+    if (clen < 0)
+        clen = 0;
+    if (len - hlen < (size_t)clen)
+        return 0;
+    out->body = in + hlen;
+    out->body_len = (size_t)clen;
+    out->consumed = hlen + (size_t)clen;
+    return 1;
+}
+
+/* Try to complete the response in c->in: 1 when one was consumed and accounted, 0 when
+ * more bytes are needed, a negative code when it is malformed. */
+static int lgc_http_parse(struct lgclient *w, struct conn *c)
+{
+    lgclient_http_resp_t r;
+    int rc = lgclient_http_response(c->in.data, c->in.len, &w->dechunk, &r);
+    if (rc <= 0)
+        return rc;
+    if (r.status < LGCLIENT_MAX_STATUS)
+        BUMP(&w->st.http_status[r.status], 1);
     int64_t rejected = 0;
-    int ok = status == 200;
-    if (ok && lgclient_parse_partial(w->cfg.proto, body, blen, &rejected) < 0) {
+    int ok = r.status == 200;
+    if (ok && lgclient_parse_partial(w->cfg.proto, r.body, r.body_len, &rejected) < 0) {
         BUMP(&w->st.bad_responses, 1);
         ok = 0;
     }
-    buf_free(&dechunk);
     lgc_finish(w, c, ok, rejected);
-    buf_consume(&c->in, consumed);
-    c->closing = conn_close;
+    buf_consume(&c->in, r.consumed);
+    c->closing = r.conn_close;
     return 1;
 }
 
@@ -913,6 +920,7 @@ lgclient_t *lgclient_create(const lgclient_config_t *cfg)
     w->ep = -1;
     lghist_init(&w->st.lat_us);
     buf_init(&w->ackbuf, 64u << 20);
+    buf_init(&w->dechunk, LGCLIENT_MAX_RESP);
     w->gen = lggen_create(cfg->seed, cfg->index,
                           cfg->proto == LGCLIENT_HTTP_JSON ? LGGEN_JSON : LGGEN_PROTOBUF);
     w->conns = orasi_calloc((size_t)cfg->connections, sizeof(*w->conns));
@@ -927,9 +935,9 @@ lgclient_t *lgclient_create(const lgclient_config_t *cfg)
         c->stream = -1;
         buf_init(&c->body, LGGEN_MAX_BODY + 5);
         buf_init(&c->acks, (size_t)LGGEN_MAX_BATCH * 64);
-        buf_init(&c->in, RESP_MAX + 65536);
+        buf_init(&c->in, LGCLIENT_MAX_RESP + 65536);
         buf_init(&c->out, LGGEN_MAX_BODY + 65536);
-        buf_init(&c->resp, RESP_MAX);
+        buf_init(&c->resp, LGCLIENT_MAX_RESP);
     }
     if (cfg->proto == LGCLIENT_GRPC) {
         if (nghttp2_session_callbacks_new(&w->cbs) != 0)
@@ -968,6 +976,7 @@ void lgclient_destroy(lgclient_t *w)
         close(w->ep);
     lggen_destroy(w->gen);
     buf_free(&w->ackbuf);
+    buf_free(&w->dechunk);
     orasi_free(w->conns);
     orasi_free(w->idle);
     orasi_free(w);

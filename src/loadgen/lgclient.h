@@ -34,6 +34,8 @@ enum lgclient_proto { LGCLIENT_HTTP_PROTOBUF = 0, LGCLIENT_HTTP_JSON, LGCLIENT_G
 #define LGCLIENT_MAX_CONNS 4096
 #define LGCLIENT_MAX_STATUS 600 /* HTTP status codes counted individually below this */
 #define LGCLIENT_GRPC_CODES 17
+#define LGCLIENT_MAX_RESP (1u << 20) /* cap on a response body */
+#define LGCLIENT_MAX_HEAD 65536      /* cap on a response head */
 
 /* The ack log, shared by every worker: lines are appended in blocks under a mutex. */
 typedef struct {
@@ -94,6 +96,23 @@ const lgclient_stats_t *lgclient_stats(const lgclient_t *w);
 /* Add a snapshot of `src` (possibly being written) to `dst`. */
 void lgclient_stats_add(lgclient_stats_t *dst, const lgclient_stats_t *src);
 void lgclient_destroy(lgclient_t *w);
+
+/* One parsed HTTP/1.1 response. `body` points into the input or into `scratch`
+ * (chunked), valid until either changes. */
+typedef struct {
+    int status;
+    int conn_close;      /* Connection: close */
+    const uint8_t *body;
+    size_t body_len;
+    size_t consumed;     /* bytes of input the response took */
+} lgclient_http_resp_t;
+
+/* Parse the response at the start of `in` (Content-Length or chunked framing; a body
+ * longer than LGCLIENT_MAX_RESP or a head longer than LGCLIENT_MAX_HEAD is an error).
+ * Returns 1 with *out filled, 0 when more bytes are needed, ORASI_EPARSE when malformed.
+ * Exposed for tests and the fuzzer. */
+int lgclient_http_response(const uint8_t *in, size_t len, buf_t *scratch,
+                           lgclient_http_resp_t *out);
 
 /* Parse an Export*ServiceResponse body (protobuf or JSON) for partial_success: the
  * rejected count (0 when absent). Exposed for tests. 0 or ORASI_EPARSE. */

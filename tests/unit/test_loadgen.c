@@ -624,6 +624,70 @@ static void test_parse_partial(void **state)
     buf_free(&b);
 }
 
+
+/* The HTTP/1.1 response parser, table-driven: complete, incomplete and malformed heads
+ * and bodies, with Content-Length and chunked framing. */
+static void test_http_response_parser(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int rc, status, close;
+        const char *body;
+        size_t consumed; /* 0: the whole input */
+    } cases[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1, 200, 0, "", 0},
+        {"HTTP/1.1 204 No Content\r\n\r\n", 1, 204, 0, "", 0},
+        {"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", 1, 200, 0, "{}", 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 2", 1, 200, 0, "{}", 40},
+        {"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 1, 503, 1, "",
+         0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n"
+         "\r\n",
+         1, 200, 0, "abcde", 0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", 0, 0, 0, NULL, 0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", -1, 0, 0,
+         NULL, 0},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", -1, 0, 0, NULL, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", 0, 0, 0, NULL, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Len", 0, 0, 0, NULL, 0},
+        {"HTTP/1.1 2x0 OK\r\n\r\n", -1, 0, 0, NULL, 0},
+        {"SMTP ready\r\n\r\n", -1, 0, 0, NULL, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na", -1, 0, 0, NULL, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", -1, 0, 0, NULL, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", -1, 0, 0, NULL, 0},
+    };
+    buf_t scratch;
+    buf_init(&scratch, LGCLIENT_MAX_RESP);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        lgclient_http_resp_t r;
+        size_t len = strlen(cases[i].in);
+        int rc = lgclient_http_response((const uint8_t *)cases[i].in, len, &scratch, &r);
+        if (cases[i].rc < 0) {
+            assert_int_equal(rc, ORASI_EPARSE);
+            continue;
+        }
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == 0)
+            continue;
+        assert_int_equal(r.status, cases[i].status);
+        assert_int_equal(r.conn_close, cases[i].close);
+        assert_int_equal(r.body_len, strlen(cases[i].body));
+        assert_memory_equal(r.body, cases[i].body, r.body_len);
+        assert_int_equal(r.consumed, cases[i].consumed ? cases[i].consumed : len);
+    }
+    /* an over-long head is an error, not a wait for more */
+    buf_t big;
+    buf_init(&big, 1 << 20);
+    buf_append_str(&big, "HTTP/1.1 200 OK\r\n");
+    while (big.len <= LGCLIENT_MAX_HEAD)
+        buf_append_str(&big, "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    lgclient_http_resp_t r;
+    assert_int_equal(lgclient_http_response(big.data, big.len, &scratch, &r), ORASI_EPARSE);
+    buf_free(&big);
+    buf_free(&scratch);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_seed_reproducible),
         cmocka_unit_test(test_alloc_failure),
         cmocka_unit_test(test_parse_partial),
+        cmocka_unit_test(test_http_response_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
