@@ -16,7 +16,8 @@ static const struct cli_command commands[] = {
     {"run", "run the all-in-one server: OTLP receivers, lake, SQL API (the default)",
      "usage: orasi run [--data-dir DIR] [--config FILE] [--listen ADDR]\n"
      "                 [--otlp-grpc-port N] [--otlp-http-port N] [--api-port N]\n"
-     "                 [--workers N] [--log-level LEVEL] [--bench-routes]\n"
+     "                 [--workers N] [--sink lake|count] [--log-level LEVEL]\n"
+     "                 [--bench-routes]\n"
      "\n"
      "Starts Orasi in the foreground. Listens on OTLP/gRPC (4317), OTLP/HTTP (4318) and\n"
      "the API (8080: /health, /ready, /metrics). Flags override the configuration file.\n"
@@ -28,6 +29,7 @@ static const struct cli_command commands[] = {
      "  --otlp-http-port N   OTLP/HTTP port (0 = any free port)\n"
      "  --api-port N         API port (0 = any free port)\n"
      "  --workers N          worker threads\n"
+     "  --sink lake|count    keep data in the lake (default) or count and discard it\n"
      "  --log-level LEVEL    debug|info|warn|error\n"
      "  --bench-routes       add POST /bench/discard on the API port (benchmarks)\n",
      cmd_run},

@@ -37,7 +37,7 @@ int cmd_run(int argc, char **argv)
 {
     const char *config = NULL, *data_dir = NULL, *listen = NULL, *level = NULL;
     const char *ports[3] = {NULL, NULL, NULL};
-    const char *workers = NULL;
+    const char *workers = NULL, *sink = NULL;
     struct server_opts opts = {0};
     char err[1024];
     settings_t s;
@@ -64,6 +64,8 @@ int cmd_run(int argc, char **argv)
             slot = &ports[1];
         } else if (strcmp(a, "--api-port") == 0) {
             slot = &ports[2];
+        } else if (strcmp(a, "--sink") == 0) {
+            slot = &sink;
         } else if (strcmp(a, "--workers") == 0) {
             slot = &workers;
         } else if (strcmp(a, "--log-level") == 0) {
@@ -101,6 +103,17 @@ int cmd_run(int argc, char **argv)
             return 2;
         }
         s.http.workers = n;
+    }
+    if (sink) {
+        if (strcmp(sink, "lake") == 0) {
+            s.sink = SETTINGS_SINK_LAKE;
+        } else if (strcmp(sink, "count") == 0) {
+            s.sink = SETTINGS_SINK_COUNT;
+        } else {
+            fprintf(stderr, "orasi run: --sink: '%s' is not one of lake|count\n", sink);
+            settings_free(&s);
+            return 2;
+        }
     }
     if (level) {
         int l = log_level_parse(level);

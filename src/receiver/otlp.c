@@ -321,6 +321,7 @@ static void recv_handle(struct recv_call *c, slice_t body)
         .raw_pb = (c->enc == ENC_PROTOBUF && c->protocol != PROTO_PROM_RW) ? body : (slice_t){0},
         .model = m,
         .items = c->n_items,
+        .loop = http_req_loop(c->req),
     };
     c->r->sink->submit(c->r->sink, &batch, recv_done, c);
 }

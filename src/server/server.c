@@ -171,7 +171,19 @@ int server_run(const settings_t *s, const struct server_opts *o)
     }
     procstat_register(ORASI_VERSION);
 
-    srv.sink = sink_count_create();
+    if (s->sink == SETTINGS_SINK_COUNT) {
+        srv.sink = sink_count_create();
+    } else {
+        char lerr[512];
+        struct lake_options lo = s->lake;
+        lo.data_dir = s->data_dir;
+        srv.sink = sink_lake_create(&lo, lerr, sizeof(lerr));
+        if (!srv.sink) {
+            LOG_E("server", "cannot open the lake in %s: %s", s->data_dir, lerr);
+            rc = ORASI_EIO;
+            goto out;
+        }
+    }
     http_server_config_t hc;
     http_server_config_default(&hc);
     hc.workers = (int)s->http.workers;

@@ -11,12 +11,17 @@
 #include <string.h>
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
+static const char *const sinks[] = {"lake", "count", NULL};
 
 static const config_option_t top_opts[] = {
     {"log_level", CONFIG_ENUM, "info", offsetof(settings_t, log_level), 0, 0,
      "Lowest level of log lines written to stderr (JSON lines).", log_levels, 0},
     {"data_dir", CONFIG_STR, "./orasi-data", offsetof(settings_t, data_dir), 0, 0,
      "Directory for the write-ahead log, the lake and the catalog.", NULL, 0},
+    {"sink", CONFIG_ENUM, "lake", offsetof(settings_t, sink), 0, 0,
+     "Where accepted data goes: `lake` (write-ahead log, then Parquet) or `count` (count and "
+     "discard: benchmarks of the receive path).",
+     sinks, 0},
     {"shutdown_timeout", CONFIG_DURATION, "30s", offsetof(settings_t, shutdown_timeout), 0, 0,
      "On SIGTERM/SIGINT: how long to wait for in-flight requests and flushes before exiting.",
      NULL, 0},
@@ -25,6 +30,8 @@ static const config_option_t top_opts[] = {
     {"receivers", CONFIG_SECTION, NULL, 0, 0, 0, "Receivers (receivers.otlp).", NULL, 0},
     {"api", CONFIG_SECTION, NULL, 0, 0, 0, "The API listener (health, readiness, metrics, query).",
      NULL, 0},
+    {"lake", CONFIG_SECTION, NULL, 0, 0, 0,
+     "The Parquet lake: write-ahead log, flushing, retention, compaction.", NULL, 0},
     {"query", CONFIG_SECTION, NULL, 0, 0, 0,
      "The SQL engine behind POST /v1/query (limits of the sandbox).", NULL, 0},
     {0}};
@@ -125,6 +132,10 @@ int settings_load(const char *path, settings_t *out, char *err, size_t errlen)
                      &out->query, err, errlen);
     if (rc)
         goto out;
+    rc = config_bind(doc, root ? config_get(root, "lake") : NULL, "lake", lake_config_options,
+                     &out->lake, err, errlen);
+    if (rc)
+        goto out;
     if (path) {
         out->source = orasi_strdup(path);
         if (!out->source) {
@@ -145,6 +156,7 @@ void settings_free(settings_t *s)
     config_free_struct(http_opts, &s->http);
     config_free_struct(otlp_opts, &s->otlp);
     config_free_struct(api_opts, &s->api);
+    config_free_struct(lake_config_options, &s->lake);
     config_free_struct(sql_config_options, &s->query);
     orasi_free(s->source);
     s->source = NULL;
@@ -160,7 +172,8 @@ int settings_doc_markdown(char *out, size_t outlen)
                     {"http", http_opts},
                     {"receivers.otlp", otlp_opts},
                     {"api", api_opts},
-                    {"query", sql_config_options}};
+                    {"query", sql_config_options},
+                    {"lake", lake_config_options}};
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
         int rc = config_doc_markdown(sections[i].name, sections[i].opts, out + off, outlen - off);
         if (rc < 0)

@@ -7,12 +7,14 @@
  *
  *   log_level: info              # debug|info|warn|error
  *   data_dir: ./orasi-data
+ *   sink: lake                   # lake | count
  *   shutdown_timeout: 30s
  *   http:      {workers, max_body_size, max_decoded_size, max_header_size, idle_timeout,
  *               header_timeout, body_timeout, max_connections}
  *   receivers:
  *     otlp:    {listen, grpc_port, http_port, tenant_header, max_grpc_message_size}
  *   api:       {listen, port}
+ *   lake:      {flush_interval, flush_rows, retention_*, compaction, wal_sync, ...}
  *   query:     {timeout, max_rows, memory_limit, threads, max_concurrent,
  *               slow_query_threshold, ...}  (sql_config_options, src/sql/sql.h)
  */
@@ -20,6 +22,7 @@
 #define ORASI_SERVER_SETTINGS_H
 
 #include "core/config.h"
+#include "lake/lake.h"
 #include "sql/sql.h"
 
 #include <stdint.h>
@@ -48,14 +51,18 @@ struct settings_api {
     int64_t port;
 };
 
+enum settings_sink { SETTINGS_SINK_LAKE = 0, SETTINGS_SINK_COUNT = 1 };
+
 typedef struct settings {
     int log_level; /* enum log_level */
     char *data_dir;
+    int sink; /* enum settings_sink */
     uint64_t shutdown_timeout;
     struct settings_http http;
     struct settings_otlp otlp;
     struct settings_api api;
     struct sql_options query;
+    struct lake_options lake; /* the `lake:` section (lake_config_options) */
     char *source; /* file it came from, or NULL for defaults */
 } settings_t;
 
