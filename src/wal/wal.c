@@ -1046,8 +1046,14 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
         }
         s->size = o2;
         s->last_seq = lastit->seq;
-        if (wal_ld(&w->durable_seq) <= wal_ld(&w->ckpt_seq))
-            wal_st(&w->oldest_ns, it->ns);
+        if (wal_ld(&w->durable_seq) <= wal_ld(&w->ckpt_seq)) {
+            /* The first record past the checkpoint is now the oldest one. */
+            for (struct wal_item *p = it; p != end; p = p->next)
+                if (p->seq > wal_ld(&w->ckpt_seq)) {
+                    wal_st(&w->oldest_ns, p->ns);
+                    break;
+                }
+        }
         wal_st(&w->durable_seq, lastit->seq);
         w->qbytes -= bytes;
         w->inflight_ns = end ? end->ns : 0;
@@ -1074,8 +1080,15 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
               n, it->seq, orasi_strerror(rc),
               early ? " (policy none: they were already acknowledged and are lost)" : "");
     w->failing = 1;
-    w->next_seq = it->seq;
+    /* Reuse the failed numbers — except, under policy none, ones a consumer has already
+     * checkpointed (it saw the early callbacks): reusing those would mark new records as
+     * done. The gap this leaves is inside the checkpoint, which recovery accepts (the
+     * writer starts a new segment there). ckpt_mu orders this with wal_checkpoint. */
+    pthread_mutex_lock(&w->ckpt_mu);
+    uint64_t ckpt = wal_ld(&w->ckpt_seq);
+    w->next_seq = it->seq > ckpt ? it->seq : ckpt + 1;
     wal_st(&w->last_seq, w->next_seq - 1);
+    pthread_mutex_unlock(&w->ckpt_mu);
     pthread_mutex_lock(&w->mu);
     w->qbytes -= bytes;
     wal_account(w);
@@ -1482,7 +1495,9 @@ int wal_checkpoint(wal_t *w, uint64_t seq)
     pthread_mutex_lock(&w->ckpt_mu);
     if (seq <= wal_ld(&w->ckpt_seq))
         goto out;
-    if (seq > wal_ld(&w->durable_seq)) {
+    /* Under policy none the callbacks run before the write, so a consumer may checkpoint
+     * what it was given before it is on disk. */
+    if (seq > wal_ld(w->o.sync == WAL_SYNC_NONE ? &w->last_seq : &w->durable_seq)) {
         rc = ORASI_EINVAL;
         goto out;
     }

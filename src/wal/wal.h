@@ -95,8 +95,8 @@ void wal_cursor_close(wal_cursor_t *c);
 
 /* Records <= seq are no longer needed. Persisted (atomically) before it returns; whole
  * segments below it are deleted. Checkpoints never go backwards (an older seq is a no-op
- * returning 0); seq > wal_durable_seq() is ORASI_EINVAL. Always fsynced, whatever the
- * sync policy: it also carries the numbering across restarts. */
+ * returning 0); seq > wal_durable_seq() is ORASI_EINVAL (wal_last_seq() under WAL_SYNC_NONE).
+ * Always fsynced, whatever the sync policy: it also carries the numbering across restarts. */
 int wal_checkpoint(wal_t *w, uint64_t seq);
 
 uint64_t wal_last_seq(const wal_t *w); /* last sequence assigned by the writer (0 if none) */

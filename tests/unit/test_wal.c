@@ -1125,6 +1125,71 @@ static void test_policies(void **state)
     }
 }
 
+struct none_ckpt {
+    wal_t *w;
+    uint64_t at;
+    int rc;
+    int calls;
+};
+
+static void none_ckpt_done(void *ud, int result, uint64_t seq)
+{
+    struct none_ckpt *x = ud;
+    if (!result && seq == x->at)
+        x->rc = wal_checkpoint(x->w, seq); /* before the write: allowed under none */
+    __atomic_fetch_add(&x->calls, 1, __ATOMIC_RELEASE);
+}
+
+static void test_policy_none_checkpoint_before_write(void **state)
+{
+    /* Under policy none a consumer may checkpoint records it was handed before they are
+     * written. If that write then fails, those numbers must not be handed out again. */
+    struct fio x;
+    fio_open(state, &x, WAL_SYNC_NONE);
+    uint64_t seq;
+    assert_int_equal(wal_append_sync(x.w, 1, "a", 1, &seq), 0);
+    while (wal_durable_seq(x.w) < 1)
+        usleep(100);
+    struct none_ckpt nc = {x.w, 2, 1, 0};
+    /* Record 2's callback checkpoints it (the checkpoint file's write is let through),
+     * then the group holding record 2 fails, as does every later write until cleared.
+     * However 2..4 are grouped, numbering must go on at 3. */
+    wal_io_faulty_fail_write(x.f, 1, ENOSPC, -1);
+    log_set_level(LOG_OFF);
+    for (int i = 2; i <= 4; i++)
+        assert_int_equal(wal_append(x.w, 1, "b", 1, none_ckpt_done, &nc), 0);
+    /* Until every failed group is accounted for (record 1 is checkpointed, so the
+     * queue's bytes are all that count). */
+    while (__atomic_load_n(&nc.calls, __ATOMIC_ACQUIRE) < 3 || wal_bytes(x.w) > 0)
+        usleep(100);
+    log_set_level(LOG_INFO);
+    assert_int_equal(nc.rc, 0);
+    assert_int_equal(wal_checkpoint_seq(x.w), 2);
+    assert_int_equal(wal_durable_seq(x.w), 1);
+    assert_int_equal(wal_last_seq(x.w), 2);
+    wal_io_faulty_clear(x.f);
+    assert_int_equal(wal_append_sync(x.w, 1, "d", 1, &seq), 0);
+    assert_int_equal(seq, 3);
+    while (wal_durable_seq(x.w) < seq)
+        usleep(100);
+    wal_close(x.w);
+    wal_io_faulty_free(x.f);
+    x.o.io = NULL;
+    wal_t *w = open_ok(D(state), &x.o);
+    assert_int_equal(wal_checkpoint_seq(w), 2);
+    wal_cursor_t *c;
+    assert_int_equal(wal_cursor_open(w, &c), 0);
+    uint64_t rs;
+    slice_t p;
+    assert_int_equal(wal_cursor_next(c, &rs, NULL, &p), 1);
+    assert_int_equal(rs, seq);
+    assert_int_equal(p.len, 1);
+    assert_int_equal(p.p[0], 'd');
+    assert_int_equal(wal_cursor_next(c, &rs, NULL, &p), 0);
+    wal_cursor_close(c);
+    wal_close(w);
+}
+
 /* ---- metrics --------------------------------------------------------------------------- */
 
 static void test_metrics(void **state)
@@ -1330,6 +1395,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_torn, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_crash_policy_os, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_policies, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_policy_none_checkpoint_before_write, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_metrics, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_fsync_latency, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_alloc_fail_open, setup_dir, teardown_dir),
