@@ -335,8 +335,10 @@ static void h2_headers_done(struct http_conn *c, struct http_req *req)
 {
     const http_server_config_t *cfg = &c->w->srv->cfg;
     slice_t ct = http_req_header(req, "content-type");
+    /* application/grpc, application/grpc+proto, application/grpc;...: not grpc-web */
     if (slice_eq_cstr(req->method, "POST") && ct.len >= 16 &&
-        slice_eq_nocase(slice_make(ct.p, 16), "application/grpc"))
+        slice_eq_nocase(slice_make(ct.p, 16), "application/grpc") &&
+        (ct.len == 16 || ct.p[16] == '+' || ct.p[16] == ';'))
         req->proto = HTTP_PROTO_GRPC;
     int grpc = req->proto == HTTP_PROTO_GRPC;
     req->start_ns = loop_now(c->w->loop);

@@ -132,6 +132,27 @@ static int grpc_status_of(struct h2c_stream *st)
     return -1;
 }
 
+/* content-type variants: +proto is gRPC, grpc-web is not (plain routing: 404) */
+static void test_content_types(void **state)
+{
+    static const uint8_t f[] = {0, 0, 0, 0, 1, 'x'};
+    const char *cts[] = {"application/grpc+proto", "application/grpc;charset=utf-8",
+                         "application/grpc-web"};
+    for (int k = 0; k < 3; k++) {
+        struct h2c *c = h2c_connect(S.port);
+        const char *hdr[] = {"content-type", cts[k]};
+        int i = h2c_submit(c, "POST", "/test.Echo/Unary", hdr, 1, f, sizeof(f));
+        assert_int_equal(h2c_run(c, 3000), 0);
+        if (k < 2) {
+            assert_int_equal(c->st[i].status, 200);
+            assert_int_equal(grpc_status_of(&c->st[i]), 0);
+        } else {
+            assert_int_equal(c->st[i].status, 404);
+        }
+        h2c_free(c);
+    }
+}
+
 static void test_round_trip(void **state)
 {
     struct h2c *c;
@@ -404,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_malformed),         cmocka_unit_test(test_gzip_message),
         cmocka_unit_test(test_timeout_header),    cmocka_unit_test(test_big_message),
         cmocka_unit_test(test_not_grpc),          cmocka_unit_test(test_nghttp_binary),
+        cmocka_unit_test(test_content_types),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
