@@ -103,11 +103,14 @@ static wal_t *open_ok(const char *dir, const wal_options_t *o)
 /* Deterministic payload of record i: "rec-<i>|" then bytes derived from i. */
 static size_t make_payload(uint64_t i, uint8_t *out, size_t cap)
 {
-    int n = snprintf((char *)out, cap, "rec-%" PRIu64 "|", i);
-    size_t len = (size_t)n + (i * 37) % 300;
+    char head[32];
+    int n = snprintf(head, sizeof(head), "rec-%" PRIu64 "|", i);
+    size_t h = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap;
+    memcpy(out, head, h);
+    size_t len = h + (i * 37) % 300;
     if (len > cap)
         len = cap;
-    for (size_t k = (size_t)n; k < len; k++)
+    for (size_t k = h; k < len; k++)
         out[k] = (uint8_t)(i * 131 + k);
     return len;
 }
