@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 /* RFC 9110 tchar */
 static const uint8_t h1_tchar[256] = {
@@ -76,13 +77,24 @@ int h1_parse_request(const uint8_t *buf, size_t len, size_t prev_len, h1_request
     if (p == s || p >= lim || *p != ' ')
         return ORASI_EPARSE;
     req->target = slice_make(s, (size_t)(p - s));
-    if (q) {
-        req->path = slice_make(s, (size_t)(q - s));
+    const uint8_t *pe = q ? q : p; /* end of the path */
+    if (q)
         req->query = slice_make(q + 1, (size_t)(p - q - 1));
-    } else {
-        req->path = req->target;
+    else
         req->query = slice_make(p, 0);
+    /* absolute-form ("http://host:port/path", RFC 9112 3.2.2, sent through proxies):
+     * the path starts at the first '/' after the authority */
+    const uint8_t *ps = s;
+    size_t tl = (size_t)(pe - s);
+    size_t scheme = tl >= 7 && strncasecmp((const char *)s, "http://", 7) == 0    ? 7
+                  : tl >= 8 && strncasecmp((const char *)s, "https://", 8) == 0 ? 8
+                                                                                : 0;
+    if (scheme) {
+        ps = s + scheme;
+        while (ps < pe && *ps != '/')
+            ps++;
     }
+    req->path = slice_make(ps, (size_t)(pe - ps));
     p++;
     /* version */
     if ((size_t)(lim - p) < 10 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||

@@ -36,6 +36,8 @@ static void test_head_table(void **state)
         {"GET / HTTP/1.1\r\nX:\r\n\r\n", 1, "GET", "/", "", 1, 1},   /* empty value */
         {"GET / HTTP/1.1\r\nX:  a b \t\r\n\r\n", 1, "GET", "/", "", 1, 1},
         {"M-SEARCH * HTTP/1.1\r\n\r\n", 1, "M-SEARCH", "*", "", 1, 0},
+        {"POST http://h:4318/v1/traces?a HTTP/1.1\r\n\r\n", 1, "POST", "/v1/traces", "a", 1, 0},
+        {"GET HTTPS://h HTTP/1.1\r\n\r\n", 1, "GET", "", "", 1, 0},
         {"GET / HTTP/1.1\r\nHost: x\r\n", ORASI_EAGAIN, 0, 0, 0, 0, 0},
         {"GET / HTTP/1.1\r\n", ORASI_EAGAIN, 0, 0, 0, 0, 0},
         {"", ORASI_EAGAIN, 0, 0, 0, 0, 0},
