@@ -155,11 +155,13 @@ def render(jsonl, out):
     w("|---|---|---|---|")
     o_rps = [r["rps"] for r in http if r["target"] == "orasi"]
     n_rps = [r["rps"] for r in http if r["target"] == "nginx-read"]
-    ratios = [r["ratio"] for r in http if r["target"] == "ratio-read"]
-    if o_rps and n_rps:
-        rm = med(o_rps) / med(n_rps)
-        w("| HTTP ceiling: Orasi req/s ÷ nginx req/s (38 KB POST, 1 core each) | %s; per repetition %s | ≥ 1.00 | %s |"
-          % (f2(rm), spread(ratios, f2), status(rm >= 1.0)))
+    ratios = [r["ratio"] for r in http if r["target"] == "ratio-read" and r["ratio"] > 0]
+    if ratios:
+        # paired: each ratio compares two measurements taken back to back in one
+        # repetition, so drift of a shared machine cancels better than across medians
+        rm = med(ratios)
+        w("| HTTP ceiling: Orasi req/s ÷ nginx req/s (38 KB POST, 1 core each), median of per-repetition ratios | %s | ≥ 1.00 | %s |"
+          % (spread(ratios, f2), status(rm >= 1.0)))
     else:
         w("| HTTP ceiling: Orasi ÷ nginx | n/a | ≥ 1.00 | %s |" % status(None))
     ip = [r for r in ingest if r["target"] == "orasi" and r["proto"] == "http/protobuf"]
@@ -200,16 +202,17 @@ def render(jsonl, out):
     if o_rps and n_rps:
         rd = [r["ratio"] for r in http if r["target"] == "ratio-discard"]
         w("")
-        w("Ratio Orasi ÷ nginx (body read): **%s** (median of each side; per repetition %s). "
-          "Against `return 204`: %s." % (f2(med(o_rps) / med(n_rps)), spread(ratios, f2),
-                                          spread(rd, f2)))
+        w("Ratio Orasi ÷ nginx (body read), per repetition: **%s**; ratio of the medians: %s. "
+          "Against `return 204`, per repetition: %s." % (spread(ratios, f2),
+                                                          f2(med(o_rps) / med(n_rps)),
+                                                          spread(rd, f2)))
     w("")
 
     # ---- 2. ingest ----
     w("## 2. OTLP ingest to the counting sink")
     w("")
     w("`orasi loadgen --rate max --batch 100` (traces, %s) pinned to one core against a "
-      "receiver pinned to the other (`orasi run --workers 1`%s). Server CPU from "
+      "receiver pinned to the other (`orasi run --workers 1%s`). Server CPU from "
       "/proc/<pid>/stat (utime+stime) over the measured interval; peak RSS is VmHWM of the "
       "server process at the end of its runs." % (meta.get("ingest_conns", ""),
                                                   meta.get("ingest_args", "")))
