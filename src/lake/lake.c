@@ -1332,8 +1332,36 @@ int lake_hot_check(lake_t *l, uint64_t gen)
     return ok ? 0 : ORASI_EAGAIN;
 }
 
-int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig, int64_t t0, int64_t t1,
-                  duckdb_appender app, uint64_t *rows)
+/* Column of a chunk as all NULL (a column the query does not read). */
+static void hot_null_column(duckdb_vector v, size_t n)
+{
+    duckdb_vector_ensure_validity_writable(v);
+    uint64_t *valid = duckdb_vector_get_validity(v);
+    for (size_t i = 0; i < n; i++)
+        duckdb_validity_set_row_invalid(valid, i);
+}
+
+/* Rows [row, row+n) of t into the fresh chunk ch, NULL for the columns not asked for.
+ * Under mu. */
+static int hot_fill_rows(const colbuf_table_t *t, uint64_t colmask, size_t row, size_t n,
+                         duckdb_data_chunk ch)
+{
+    const colbuf_schema_t *s = t->schema;
+    int rc = 0;
+    for (size_t c = 0; c < s->ncols && !rc; c++) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(ch, c);
+        if (c < 64 && !(colmask >> c & 1))
+            hot_null_column(v, n);
+        else
+            rc = colbuf_fill(t, c, v, row, n);
+    }
+    if (!rc)
+        duckdb_data_chunk_set_size(ch, n);
+    return rc;
+}
+
+int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig,
+                  const struct lake_hot_filter *f, duckdb_appender app, uint64_t *rows)
 {
     const colbuf_schema_t *s = colbuf_schema(sig);
     struct hot_src {
@@ -1344,8 +1372,11 @@ int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig, int64_t 
     size_t nsrc = 0;
     int rc = 0;
     *rows = 0;
-    if (!s || !tenant)
+    if (!s || !tenant || !f)
         return ORASI_EINVAL;
+    int tid_col = f->trace_id ? colbuf_col_index(s, "TraceId") : -1;
+    if (tid_col >= 0 && s->cols[tid_col].kind != CB_TRACEID)
+        tid_col = -1;
     types = orasi_calloc(s->ncols, sizeof(*types));
     if (!types)
         return ORASI_ENOMEM;
@@ -1360,7 +1391,7 @@ int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig, int64_t 
     } else {
         for (struct lake_buf *b = l->bufs; b; b = b->next)
             if (b->sig == sig && b->t->rows && strcmp(b->tenant, tenant) == 0 &&
-                b->t->max_ts >= t0 && b->t->min_ts <= t1)
+                b->t->max_ts >= f->t0 && b->t->min_ts <= f->t1)
                 src[nsrc++] = (struct hot_src){b->t, b->t->rows};
     }
     pthread_mutex_unlock(&l->mu);
@@ -1369,25 +1400,35 @@ int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig, int64_t 
     for (size_t i = 0; i < nsrc && !rc; i++) {
         for (size_t row = 0; row < src[i].rows && !rc; row += vs) {
             size_t n = src[i].rows - row < vs ? src[i].rows - row : vs;
-            duckdb_data_chunk ch = duckdb_create_data_chunk(types, s->ncols);
-            if (!ch) {
-                rc = ORASI_ENOMEM;
-                break;
+            /* one chunk for a block of rows, or one per matching row of a trace lookup */
+            size_t r = row, end = row + n;
+            while (!rc && r < end) {
+                size_t take = n;
+                pthread_mutex_lock(&l->mu);
+                if (!hot_valid(l, gen)) {
+                    rc = ORASI_EAGAIN;
+                } else if (tid_col >= 0) {
+                    const otlp_trace_id_t *ids = src[i].t->cols[tid_col].v;
+                    while (r < end && (ids[r].len != 16 || memcmp(ids[r].id, f->trace_id, 16)))
+                        r++;
+                    take = 1;
+                }
+                duckdb_data_chunk ch = NULL;
+                if (!rc && r < end) {
+                    ch = duckdb_create_data_chunk(types, s->ncols);
+                    rc = ch ? hot_fill_rows(src[i].t, f->colmask, r, take, ch) : ORASI_ENOMEM;
+                }
+                pthread_mutex_unlock(&l->mu);
+                if (!rc && ch) {
+                    if (duckdb_append_data_chunk(app, ch) != DuckDBSuccess)
+                        rc = ORASI_EINTERNAL;
+                    else
+                        *rows += take;
+                }
+                if (ch)
+                    duckdb_destroy_data_chunk(&ch);
+                r += take;
             }
-            pthread_mutex_lock(&l->mu);
-            if (!hot_valid(l, gen))
-                rc = ORASI_EAGAIN;
-            for (size_t c = 0; c < s->ncols && !rc; c++)
-                rc = colbuf_fill(src[i].t, c, duckdb_data_chunk_get_vector(ch, c), row, n);
-            pthread_mutex_unlock(&l->mu);
-            if (!rc) {
-                duckdb_data_chunk_set_size(ch, n);
-                if (duckdb_append_data_chunk(app, ch) != DuckDBSuccess)
-                    rc = ORASI_EINTERNAL;
-                else
-                    *rows += n;
-            }
-            duckdb_destroy_data_chunk(&ch);
         }
     }
     for (size_t c = 0; c < s->ncols; c++)

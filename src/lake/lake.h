@@ -160,15 +160,21 @@ void lake_test_crash_point(lake_t *l, int where);
 /* 0 and *gen, ORASI_EBUSY when a flush is still publishing at deadline_ns
  * (CLOCK_MONOTONIC), ORASI_ECLOSED when the lake is closing or frozen. */
 int lake_hot_begin(lake_t *l, uint64_t deadline_ns, uint64_t *gen);
-/* Append the buffered rows of (tenant, sig) whose time range overlaps [t0, t1] to
- * `app` (an appender on a table with colbuf_schema(sig)'s columns and types, in
- * order), in chunks of duckdb_vector_size() rows; the lake lock is held only while a
- * chunk is copied out of the buffers, never while DuckDB works. *rows receives the
- * number of rows appended. 0, ORASI_EAGAIN (a flush started: start over from
- * lake_hot_begin), ORASI_ENOMEM, ORASI_EINTERNAL (DuckDB refused a chunk). The caller
- * flushes/destroys the appender. */
-int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig, int64_t t0, int64_t t1,
-                  duckdb_appender app, uint64_t *rows);
+/* Which buffered rows and columns lake_hot_fill copies. */
+struct lake_hot_filter {
+    int64_t t0, t1;          /* buffers whose time range overlaps [t0, t1] */
+    uint64_t colmask;        /* bit i: copy column i of the schema; the others are NULL
+                                (columns past 63 are always copied) */
+    const uint8_t *trace_id; /* traces: only rows of this trace (16 bytes); NULL = all */
+};
+/* Append the buffered rows of (tenant, sig) that pass `f` to `app` (an appender on a
+ * table with colbuf_schema(sig)'s columns and types, in order), in chunks of
+ * duckdb_vector_size() rows; the lake lock is held only while a chunk is copied out of
+ * the buffers, never while DuckDB works. *rows receives the number of rows appended.
+ * 0, ORASI_EAGAIN (a flush started: start over from lake_hot_begin), ORASI_ENOMEM,
+ * ORASI_EINTERNAL (DuckDB refused a chunk). The caller flushes/destroys the appender. */
+int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig,
+                  const struct lake_hot_filter *f, duckdb_appender app, uint64_t *rows);
 /* 0 when no flush started since lake_hot_begin returned gen, else ORASI_EAGAIN. */
 int lake_hot_check(lake_t *l, uint64_t gen);
 

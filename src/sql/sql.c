@@ -675,7 +675,14 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
                 goto out;
             }
             uint64_t n = 0;
-            rc = lake_hot_fill(e->lake, gen, tenant, s, t0, t1, app, &n);
+            struct lake_hot_filter hf = {
+                .t0 = t0,
+                .t1 = t1,
+                .colmask = pr->colmask[s],
+                .trace_id = s == LAKE_TRACES && pr->sig == s && pr->has_trace_id ? pr->trace_id
+                                                                                  : NULL,
+            };
+            rc = lake_hot_fill(e->lake, gen, tenant, s, &hf, app, &n);
             if (duckdb_appender_close(app) != DuckDBSuccess && !rc) {
                 snprintf(err, errlen, "buffered rows: %s", duckdb_appender_error(app));
                 rc = ORASI_EINTERNAL;

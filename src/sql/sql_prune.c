@@ -368,10 +368,92 @@ static int find_hole(struct ctx *c)
     return 0;
 }
 
+/* ---- columns the query may read ------------------------------------------------------ */
+
+static int name_eq(slice_t a, const char *b)
+{
+    return slice_eq_nocase(a, b);
+}
+
+static int slices_eq_nocase(slice_t a, slice_t b)
+{
+    return a.len == b.len && (a.len == 0 || strncasecmp((const char *)a.p, (const char *)b.p, a.len) == 0);
+}
+
+/* Fill out->colmask from the whole AST (see sql_prune.h). */
+static void column_masks(const json_doc_t *d, const char *ast, size_t len, struct sql_prune *out)
+{
+    static const char *const give_up[] = {"\"class\":\"STAR\"", "POSITIONAL_REFERENCE",
+                                          "\"type\":\"TABLE_FUNCTION\"", "PIVOT", "SHOW_REF",
+                                          "NATURAL", NULL};
+    uint64_t mask[LAKE_SIG_COUNT] = {0};
+    for (int i = 0; give_up[i]; i++)
+        if (count_sub(ast, len, give_up[i]))
+            return;
+    for (int s = 0; s < LAKE_SIG_COUNT; s++)
+        if (colbuf_schema(s)->ncols > 64)
+            return;
+    for (uint32_t i = 0; i < d->n; i++) {
+        if (!json_is(d, i, JSON_OBJECT))
+            continue;
+        uint32_t cls = json_obj_get(d, i, "class");
+        if (cls == JSON_NONE) {
+            /* a table reference: a using-list names columns outside any COLUMN_REF */
+            uint32_t u = json_obj_get(d, i, "using_columns");
+            if (u != JSON_NONE && (!json_is(d, u, JSON_ARRAY) || json_at(d, u)->n))
+                return;
+            continue;
+        }
+        if (!str_is(d, cls, "COLUMN_REF"))
+            continue;
+        uint32_t names = json_obj_get(d, i, "column_names");
+        if (names == JSON_NONE || !json_is(d, names, JSON_ARRAY) || json_at(d, names)->n == 0)
+            return;
+        uint32_t last = json_arr_get(d, names, json_at(d, names)->n - 1);
+        if (!json_is(d, last, JSON_STRING))
+            return;
+        slice_t nm = json_slice(d, last);
+        int known = 0;
+        for (int s = 0; s < LAKE_SIG_COUNT; s++) {
+            const colbuf_schema_t *sc = colbuf_schema(s);
+            for (size_t c = 0; c < sc->ncols; c++)
+                if (name_eq(nm, sc->cols[c].name)) {
+                    mask[s] |= 1ull << c;
+                    known = 1;
+                }
+        }
+        if (known)
+            continue;
+        /* not a column: fine only when it is an alias given in an expression (ORDER BY n)
+         * and not also the name of a table or a table alias (a whole-row reference) */
+        int expr_alias = 0, table_name = 0;
+        for (uint32_t k = 0; k < d->n; k++) {
+            if (!json_is(d, k, JSON_OBJECT))
+                continue;
+            int is_expr = json_obj_get(d, k, "class") != JSON_NONE;
+            uint32_t a = json_obj_get(d, k, "alias");
+            if (a != JSON_NONE && json_is(d, a, JSON_STRING) && slices_eq_nocase(json_slice(d, a), nm)) {
+                if (is_expr)
+                    expr_alias = 1;
+                else
+                    table_name = 1;
+            }
+            uint32_t tn = json_obj_get(d, k, "table_name");
+            if (tn != JSON_NONE && json_is(d, tn, JSON_STRING) &&
+                slices_eq_nocase(json_slice(d, tn), nm))
+                table_name = 1;
+        }
+        if (!expr_alias || table_name)
+            return;
+    }
+    memcpy(out->colmask, mask, sizeof(mask));
+}
+
 int sql_prune_analyze(duckdb_connection con, const char *sql, uint64_t slack_ns,
                       struct sql_prune *out)
 {
     memset(out, 0, sizeof(*out));
+    memset(out->colmask, 0xff, sizeof(out->colmask));
     out->sig = -1;
     out->t0 = INT64_MIN;
     out->t1 = INT64_MAX;
@@ -388,14 +470,17 @@ int sql_prune_analyze(duckdb_connection con, const char *sql, uint64_t slack_ns,
     out->serialized = 1;
     if (strstr(ast, "\"error\":true") && strstr(ast, "Only SELECT statements"))
         out->not_select = 1;
-    if (len > PRUNE_MAX_AST || count_sub(ast, len, "BASE_TABLE") != 1 ||
-        count_sub(ast, len, "SUBQUERY") != 0)
+    if (out->not_select || len > PRUNE_MAX_AST)
         goto out;
     a = arena_create(64 << 10, (size_t)len * 16 + (1u << 20));
-    if (!a || json_parse(slice_make(ast, len), NULL, a, &d, NULL) != 0)
+    json_limits_t lim = {.max_depth = JSON_MAX_DEPTH_LIMIT, .max_input = PRUNE_MAX_AST};
+    if (!a || json_parse(slice_make(ast, len), &lim, a, &d, NULL) != 0)
         goto out;
     c.d = &d;
     if (!json_is(&d, 0, JSON_OBJECT) || !json_is(&d, json_obj_get(&d, 0, "error"), JSON_FALSE))
+        goto out;
+    column_masks(&d, ast, len, out);
+    if (count_sub(ast, len, "BASE_TABLE") != 1 || count_sub(ast, len, "SUBQUERY") != 0)
         goto out;
     uint32_t sts = json_obj_get(&d, 0, "statements");
     if (sts == JSON_NONE || !json_is(&d, sts, JSON_ARRAY) || json_at(&d, sts)->n != 1)

@@ -23,6 +23,8 @@
 #ifndef ORASI_SQL_SQL_PRUNE_H
 #define ORASI_SQL_SQL_PRUNE_H
 
+#include "lake/colbuf.h"
+
 #include <duckdb.h>
 #include <stdint.h>
 
@@ -33,6 +35,12 @@ struct sql_prune {
     int64_t t0, t1;        /* inclusive bounds on its time column (INT64_MIN/MAX: none) */
     int has_trace_id;      /* a TraceId = '...' conjunct was found */
     uint8_t trace_id[16];
+    /* Columns the query may read, per lake table: bit i = column i of colbuf_schema(sig);
+     * all ones when unknown. Every COLUMN_REF of the AST is matched by name; a star, a
+     * positional reference, a table function, PIVOT, SUMMARIZE/SHOW, NATURAL joins or a
+     * name that is neither a lake column nor a select-list alias make it "all". The
+     * engine copies only these columns of the unflushed rows (the rest stay NULL). */
+    uint64_t colmask[LAKE_SIG_COUNT];
 };
 
 /* Analyse `sql` (NUL-terminated, a single statement) on `con`. Never fails the query: on

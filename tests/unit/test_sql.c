@@ -13,6 +13,7 @@
 #include "lake/lake.h"
 #include "otlp/json.h"
 #include "sql/sql.h"
+#include "sql/sql_prune.h"
 
 #include <ftw.h>
 #include <pthread.h>
@@ -965,6 +966,77 @@ static void test_tenants_and_concurrency(void **state)
     fx_close(&f);
 }
 
+
+/* Only the columns a query reads are copied from the buffers; anything that could read
+ * a column without naming it copies them all. Checked on the analysis and end to end. */
+static void test_hot_columns(void **state)
+{
+    (void)state;
+    duckdb_database db;
+    duckdb_connection con;
+    assert_int_equal(duckdb_open(NULL, &db), DuckDBSuccess);
+    assert_int_equal(duckdb_connect(db, &con), DuckDBSuccess);
+    const colbuf_schema_t *ts = colbuf_schema(LAKE_TRACES);
+    uint64_t svc = 1ull << colbuf_col_index(ts, "ServiceName");
+    uint64_t dur = 1ull << colbuf_col_index(ts, "Duration");
+    uint64_t tsb = 1ull << colbuf_col_index(ts, "Timestamp");
+    struct {
+        const char *sql;
+        uint64_t mask; /* traces; ~0 = all */
+    } cases[] = {
+        {"SELECT count(*) FROM traces", 0},
+        {"SELECT ServiceName, sum(Duration) AS d FROM traces GROUP BY 1 ORDER BY d", svc | dur},
+        {"SELECT servicename AS s FROM traces t WHERE t.Timestamp > now() ORDER BY s", svc | tsb},
+        {"SELECT * FROM traces", ~0ull},
+        {"SELECT traces.* EXCLUDE (Duration) FROM traces", ~0ull},
+        {"SELECT COLUMNS('Dur.*') FROM traces", ~0ull},
+        {"SELECT t FROM traces t", ~0ull},
+        {"SELECT traces FROM traces", ~0ull},
+        {"SELECT #1 FROM traces", ~0ull},
+        {"SELECT list_filter([1], x -> x > 0) FROM traces", ~0ull},
+        {"SELECT ServiceName FROM query('SELECT SpanName AS ServiceName FROM traces')", ~0ull},
+        {"SELECT a.ServiceName FROM traces a JOIN logs b USING (ServiceName)", ~0ull},
+        {"SELECT a.ServiceName FROM traces a NATURAL JOIN logs b", ~0ull},
+        {"SUMMARIZE traces", ~0ull},
+        {"PIVOT traces ON ServiceName USING count(*)", ~0ull},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sql_prune pr;
+        sql_prune_analyze(con, cases[i].sql, 0, &pr);
+        if (pr.colmask[LAKE_TRACES] != cases[i].mask)
+            fprintf(stderr, "%s: mask %llx, expected %llx\n", cases[i].sql,
+                    (unsigned long long)pr.colmask[LAKE_TRACES], (unsigned long long)cases[i].mask);
+        assert_true(pr.colmask[LAKE_TRACES] == cases[i].mask);
+    }
+    duckdb_disconnect(&con);
+    duckdb_close(&db);
+
+    /* end to end on unflushed rows: every shape reads real values */
+    struct fx f;
+    fx_open(&f, NULL);
+    uint64_t t0 = now_ns() - 60 * NS_PER_S;
+    struct truth tr = {0};
+    add_spans(&f, "t", "svc", 100, t0, 1000, 42, &tr);
+    struct sql_stats st;
+    assert_int_equal(ask_int(&f, "t", "SELECT count(*) FROM traces WHERE SpanName IS NULL", NULL), 0);
+    assert_int_equal(ask_int(&f, "t", "SELECT sum(Duration) FROM traces", NULL), tr.dur_sum);
+    assert_int_equal(ask_int(&f, "t", "SELECT count(*) FROM (SELECT * FROM traces) WHERE SpanId IS NULL", NULL), 0);
+    assert_int_equal(ask_int(&f, "t", "SELECT count(*) FROM traces t WHERE t.SpanName IS NULL", NULL), 0);
+    assert_int_equal(ask_int(&f, "t", "SELECT count(*) FROM (SELECT t FROM traces t) WHERE t.Duration IS NULL", NULL), 0);
+    assert_int_equal(ask_int(&f, "t", "SELECT count(*) FROM query('SELECT * FROM traces WHERE Duration IS NULL')", NULL), 0);
+    assert_int_equal(ask_int(&f, "t", "SELECT sum(d) FROM (SELECT Duration AS d FROM traces) ORDER BY 1", NULL), tr.dur_sum);
+    /* a trace lookup copies only that trace's rows */
+    uint8_t id[16];
+    char hex[33], q[256];
+    make_id(id, 16, 42 + 7);
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    snprintf(q, sizeof(q), "SELECT Duration FROM traces WHERE TraceId = '%s'", hex);
+    assert_int_equal(ask_int(&f, "t", q, &st), span_dur(42 + 7));
+    assert_int_equal(st.hot_rows, 1);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -978,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_output),
         cmocka_unit_test(test_fresh_and_consistent),
         cmocka_unit_test(test_tenants_and_concurrency),
+        cmocka_unit_test(test_hot_columns),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     metrics_shutdown();
