@@ -33,6 +33,28 @@ static const struct cli_command commands[] = {
      "  --log-level LEVEL    debug|info|warn|error\n"
      "  --bench-routes       add POST /bench/discard on the API port (benchmarks)\n",
      cmd_run},
+    {"agent", "run as an agent: receive, enrich, queue on disk, forward to gateways",
+     "usage: orasi agent --config FILE [the options of `orasi run`]\n"
+     "\n"
+     "OTLP receivers in front of a persistent sending queue (forward: section): requests are\n"
+     "acknowledged once queued on disk, enriched with host/Kubernetes attributes, batched and\n"
+     "forwarded to the gateways with retries, circuit breakers and failover. See\n"
+     "docs/deployment.md and examples/one-region/agent.yaml.\n",
+     cmd_run},
+    {"gateway", "run as a gateway: route spans by trace id to bridges, fail over regions",
+     "usage: orasi gateway --config FILE [the options of `orasi run`]\n"
+     "\n"
+     "OTLP receivers in front of a persistent sending queue (forward: section); spans are\n"
+     "routed by trace id (consistent hashing with bounded load) to the bridges of the best\n"
+     "healthy region, honouring data-residency rules. See examples/one-region/gateway.yaml.\n",
+     cmd_run},
+    {"bridge", "run as a bridge: write-ahead log, Parquet lake, SQL, idempotent batches",
+     "usage: orasi bridge --config FILE [the options of `orasi run`]\n"
+     "\n"
+     "`orasi run` with idempotent batches: replays of forwarded batches (X-Orasi-Batch) are\n"
+     "dropped atomically with the write-ahead log; optionally registers itself in etcd\n"
+     "(bridge.register). See examples/one-region/bridge-1.yaml.\n",
+     cmd_run},
     {"config", "check a configuration file",
      "usage: orasi config check FILE\n"
      "       orasi config docs          print the reference of every option (Markdown)\n"

@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "core/alloc.h"
 #include "core/log.h"
+#include "server/roles.h"
 #include "server/server.h"
 #include "server/settings.h"
 
@@ -47,7 +48,7 @@ int cmd_run(int argc, char **argv)
         const char *a = argv[i];
         const char **slot = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            cli_usage_of("run", stdout);
+            cli_usage_of(argv[0], stdout);
             return 0;
         } else if (strcmp(a, "--bench-routes") == 0) {
             opts.bench_routes = 1;
@@ -127,6 +128,11 @@ int cmd_run(int argc, char **argv)
         opts.log_level_forced = 1;
     }
     opts.config_path = config;
+    /* `orasi agent|gateway|bridge` are `orasi run` with another sink (server/roles.h) */
+    opts.role = strcmp(argv[0], "agent") == 0     ? ROLES_AGENT
+                : strcmp(argv[0], "gateway") == 0 ? ROLES_GATEWAY
+                : strcmp(argv[0], "bridge") == 0  ? ROLES_BRIDGE
+                                                  : ROLES_RUN;
     rc = server_run(&s, &opts);
     settings_free(&s);
     return rc == 0 ? 0 : 1;
@@ -142,7 +148,7 @@ int cmd_config(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "docs") == 0) {
         /* The reference of every option, generated from the option tables. */
-        static char doc[65536];
+        static char doc[262144];
         if (settings_doc_markdown(doc, sizeof(doc)) != 0)
             return 1;
         fputs(doc, stdout);

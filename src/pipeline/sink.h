@@ -33,6 +33,10 @@ typedef struct ingest_batch {
     slice_t raw_pb;    /* the original protobuf bytes when the request was protobuf, else empty */
     const void *model; /* otlp_traces_t / otlp_metrics_t / otlp_logs_t, by signal */
     uint64_t items;    /* accepted items (spans, data points, log records) */
+    /* X-Orasi-Batch of the request (forward/dedupe.h): "<origin>:<id>,..." set by an
+     * Orasi forwarder, empty otherwise. A sink that logs what it accepts keeps it with the
+     * record so that replays of the batch are dropped (idempotent batches). */
+    slice_t batch_id;
     /* The event loop of the submitting thread (http_req_loop(req)). A sink that answers
      * later from another thread (the lake sink answers from the WAL's writer thread)
      * posts done() to this loop with loop_post, so done always runs on the receiver's
@@ -71,6 +75,26 @@ uint64_t sink_count_items(sink_t *s, enum otlp_signal sig);
  * copied (o->data_dir must be set). NULL with a message in err on failure. */
 struct lake_options;
 sink_t *sink_lake_create(const struct lake_options *o, char *err, size_t errlen);
+
+/* Idempotent batches on the lake sink (the bridge; forward/dedupe.h). Every hook may be
+ * NULL; they are called from the receivers' loops (admit), the WAL writer (logged), the
+ * recovery thread (replay_from, replayed) and the flusher (before_checkpoint). */
+struct sink_lake_hooks {
+    void *ud;
+    /* A request with a batch id: 0 = log it (with the id), 1 = a replay (answered success,
+     * nothing logged), negative = refuse with that code (ORASI_EEXISTS -> 409). */
+    int (*admit)(void *ud, slice_t batch_id);
+    /* The log's answer for an admitted request (0 = durable). */
+    void (*logged)(void *ud, slice_t batch_id, int result);
+    /* Recovery: ids are replayed from the record after this sequence number. */
+    uint64_t (*replay_from)(void *ud);
+    void (*replayed)(void *ud, slice_t batch_id);
+    /* Called before WAL records <= seq are checkpointed away; non-zero keeps them. */
+    int (*before_checkpoint)(void *ud, uint64_t seq);
+};
+/* sink_lake_create with hooks (copied). */
+sink_t *sink_lake_create_hooked(const struct lake_options *o, const struct sink_lake_hooks *h,
+                                char *err, size_t errlen);
 /* The lake a lake sink writes (borrowed: valid until the sink is destroyed), for the SQL
  * engine; NULL when `s` is not a lake sink. */
 struct lake;

@@ -9,6 +9,10 @@
  *   3+n  ...     Export{Trace,Metrics,Logs}ServiceRequest protobuf: the request's own
  *                bytes, or the model re-encoded (otlp_pb_encode_*) for JSON and remote
  *                write requests
+ * Version 2 (a request with an X-Orasi-Batch id, written when hooks are set) inserts
+ *   3+n  u16     batch id length k (little-endian), then k bytes of the id
+ * before the protobuf, so the id is durable with the data it names and the dedupe set
+ * of the hooks (forward/dedupe.h) can be rebuilt from the WAL after a crash.
  *
  * Flow of one request: submit() (receiver's loop) -> wal_append -> group commit ->
  * callback on the WAL writer thread: the model (still valid: done() has not run) is
@@ -41,6 +45,7 @@
 
 #define SINK_LAKE_WAL_TYPE 0x10
 #define SINK_LAKE_VERSION 1
+#define SINK_LAKE_VERSION_ID 2
 #define APPEND_RETRY_NS (100 * 1000000ull)
 #define APPEND_RETRY_MAX 600 /* ~60 s of waiting for the flusher to free memory */
 
@@ -55,6 +60,7 @@ struct sink_lake {
     int recovery_started;
     uint64_t max_record;
     metric_t *items[3];
+    struct sink_lake_hooks hooks; /* all NULL when not hooked */
 };
 
 /* One submitted request between wal_append and its callback. */
@@ -68,6 +74,7 @@ struct sink_lake_call {
     void *ud;
     loop_t *loop;
     int result;
+    slice_t batch_id; /* admitted by hooks.admit: report to hooks.logged */
 };
 
 static void sleep_ns(uint64_t ns)
@@ -117,6 +124,8 @@ static void on_durable(void *ud, int result, uint64_t seq)
 {
     struct sink_lake_call *c = ud;
     struct sink_lake *s = c->s;
+    if (c->batch_id.len && s->hooks.logged)
+        s->hooks.logged(s->hooks.ud, c->batch_id, result);
     if (result == 0) {
         append_model(s, c->signal, c->tenant, c->model, seq);
         metric_add(s->items[c->signal], (double)c->items);
@@ -137,16 +146,20 @@ static void on_durable(void *ud, int result, uint64_t seq)
         sleep_ns(1000000);
 }
 
-static int encode(const ingest_batch_t *b, buf_t *out)
+static int encode(const ingest_batch_t *b, slice_t id, buf_t *out)
 {
-    uint8_t hdr[3 + 64];
-    if (b->tenant.len == 0 || b->tenant.len > 64)
+    uint8_t hdr[3 + 64 + 2];
+    if (b->tenant.len == 0 || b->tenant.len > 64 || id.len > 65535)
         return ORASI_EINVAL;
-    hdr[0] = SINK_LAKE_VERSION;
+    hdr[0] = id.len ? SINK_LAKE_VERSION_ID : SINK_LAKE_VERSION;
     hdr[1] = (uint8_t)b->signal;
     hdr[2] = (uint8_t)b->tenant.len;
     memcpy(hdr + 3, b->tenant.p, b->tenant.len);
-    int rc = buf_append(out, hdr, 3 + b->tenant.len);
+    hdr[3 + b->tenant.len] = (uint8_t)id.len;
+    hdr[4 + b->tenant.len] = (uint8_t)(id.len >> 8);
+    int rc = buf_append(out, hdr, 3 + b->tenant.len + (id.len ? 2 : 0));
+    if (!rc && id.len)
+        rc = buf_append_slice(out, id);
     if (rc)
         return rc;
     if (b->raw_pb.len)
@@ -178,20 +191,37 @@ static void sink_lake_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn
         done(ud, ORASI_EFULL, 1);
         return;
     }
+    slice_t id = {0};
+    if (b->batch_id.len && s->hooks.admit) {
+        int a = s->hooks.admit(s->hooks.ud, b->batch_id);
+        if (a == 1) {
+            done(ud, 0, 0); /* a replay: already logged */
+            return;
+        }
+        if (a < 0) {
+            done(ud, a, 1);
+            return;
+        }
+        id = b->batch_id;
+    }
     struct sink_lake_call *c = orasi_calloc(1, sizeof(*c));
     if (!c) {
+        if (id.len && s->hooks.logged)
+            s->hooks.logged(s->hooks.ud, id, ORASI_ENOMEM);
         done(ud, ORASI_ENOMEM, 1);
         return;
     }
     *c = (struct sink_lake_call){s, b->signal, b->model, b->tenant, b->items, done, ud,
-                                 (loop_t *)b->loop, 0};
+                                 (loop_t *)b->loop, 0, id};
     buf_init(&payload, s->max_record);
-    int rc = encode(b, &payload);
+    int rc = encode(b, id, &payload);
     if (!rc)
         rc = wal_append(s->wal, (uint8_t)(SINK_LAKE_WAL_TYPE + b->signal), payload.data,
                         payload.len, on_durable, c);
     buf_free(&payload);
     if (rc) {
+        if (id.len && s->hooks.logged)
+            s->hooks.logged(s->hooks.ud, id, rc);
         orasi_free(c);
         if (rc != ORASI_EFULL)
             LOG_W("lake-sink", "cannot log the request: %s", orasi_strerror(rc));
@@ -205,11 +235,16 @@ static void sink_lake_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn
 /* Decode one WAL record and append it. Undecodable records (never written by this
  * sink) are skipped with an error log, and their seq is noted so it can be published. */
 static int replay_record(struct sink_lake *s, arena_t *a, uint64_t seq, uint8_t type,
-                         slice_t p)
+                         slice_t p, int ids_only)
 {
+    size_t idlen = 0;
+    if (p.len >= 3 && p.p[0] == SINK_LAKE_VERSION_ID && p.p[2] <= 64 && p.len >= 5u + p.p[2])
+        idlen = 2u + ((size_t)p.p[3 + p.p[2]] | (size_t)p.p[4 + p.p[2]] << 8);
     if (type < SINK_LAKE_WAL_TYPE || type > SINK_LAKE_WAL_TYPE + 2 || p.len < 3 ||
-        p.p[0] != SINK_LAKE_VERSION || p.p[1] > 2 || p.p[2] == 0 || p.p[2] > 64 ||
-        p.len < 3u + p.p[2]) {
+        (p.p[0] != SINK_LAKE_VERSION && p.p[0] != SINK_LAKE_VERSION_ID) || p.p[1] > 2 ||
+        p.p[2] == 0 || p.p[2] > 64 || p.len < 3u + p.p[2] + idlen) {
+        if (ids_only)
+            return 0;
         LOG_E("lake-sink", "WAL record %llu is not a lake record, skipped",
               (unsigned long long)seq);
         lake_note_seq(s->lake, seq);
@@ -217,7 +252,11 @@ static int replay_record(struct sink_lake *s, arena_t *a, uint64_t seq, uint8_t 
     }
     enum otlp_signal sig = (enum otlp_signal)p.p[1];
     slice_t tenant = slice_make(p.p + 3, p.p[2]);
-    slice_t body = slice_make(p.p + 3 + p.p[2], p.len - 3 - p.p[2]);
+    if (idlen > 2 && s->hooks.replayed)
+        s->hooks.replayed(s->hooks.ud, slice_make(p.p + 5 + p.p[2], idlen - 2));
+    if (ids_only)
+        return 0;
+    slice_t body = slice_make(p.p + 3 + p.p[2] + idlen, p.len - 3 - p.p[2] - idlen);
     union {
         otlp_traces_t t;
         otlp_metrics_t m;
@@ -251,10 +290,12 @@ static void *recovery_main(void *arg)
     uint64_t from = lake_published_seq(s->lake);
     if (wal_checkpoint_seq(s->wal) > from)
         from = wal_checkpoint_seq(s->wal);
+    /* the hooks' ids may need records the lake already has (from their snapshot on) */
+    uint64_t ids_from = s->hooks.replay_from ? s->hooks.replay_from(s->hooks.ud) : from;
     uint64_t n = 0, t0 = clock_mono_ns();
     int rc = a ? wal_cursor_open(s->wal, &cur) : ORASI_ENOMEM;
     if (!rc)
-        rc = wal_cursor_seek(cur, from + 1);
+        rc = wal_cursor_seek(cur, (ids_from < from ? ids_from : from) + 1);
     while (!rc && !atomic_load(&s->closing)) {
         uint64_t seq;
         uint8_t type;
@@ -266,9 +307,12 @@ static void *recovery_main(void *arg)
             rc = r;
             break;
         }
-        if (seq <= from)
+        if (seq <= from) {
+            if (s->hooks.replayed && seq > ids_from)
+                replay_record(s, a, seq, type, p, 1);
             continue;
-        rc = replay_record(s, a, seq, type, p);
+        }
+        rc = replay_record(s, a, seq, type, p, 0);
         n++;
     }
     if (cur)
@@ -294,6 +338,11 @@ static int checkpoint_cb(void *ud, uint64_t seq)
     struct sink_lake *s = ud;
     if (!atomic_load(&s->wal_open))
         return 0; /* closing: the catalog's seq covers it at the next start */
+    if (s->hooks.before_checkpoint) {
+        int rc = s->hooks.before_checkpoint(s->hooks.ud, seq);
+        if (rc)
+            return rc; /* keep the records: the hooks could not persist their state */
+    }
     return wal_checkpoint(s->wal, seq);
 }
 
@@ -331,6 +380,12 @@ static void sink_lake_destroy(sink_t *base)
 
 sink_t *sink_lake_create(const struct lake_options *o, char *err, size_t errlen)
 {
+    return sink_lake_create_hooked(o, NULL, err, errlen);
+}
+
+sink_t *sink_lake_create_hooked(const struct lake_options *o, const struct sink_lake_hooks *h,
+                                char *err, size_t errlen)
+{
     char wal_dir[4096];
     struct lake_options lo;
     struct sink_lake *s = orasi_calloc(1, sizeof(*s));
@@ -343,6 +398,8 @@ sink_t *sink_lake_create(const struct lake_options *o, char *err, size_t errlen)
     s->base.flush = sink_lake_flush;
     s->base.destroy = sink_lake_destroy;
     s->base.ready = sink_lake_ready;
+    if (h)
+        s->hooks = *h;
     if (!o || !o->data_dir) {
         snprintf(err, errlen, "lake sink: data_dir is required");
         goto fail;

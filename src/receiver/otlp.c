@@ -195,6 +195,13 @@ static void recv_done(void *ud, int result, uint32_t retry_after)
         else
             recv_http_error(c, 429, GRPC_RESOURCE_EXHAUSTED, "orasi is at capacity, retry later",
                             retry_after);
+    } else if (result == ORASI_EEXISTS) {
+        /* idempotent batches (forward/dedupe.h): part of this batch was logged before;
+         * an Orasi forwarder resends it part by part */
+        if (c->protocol == PROTO_GRPC)
+            recv_grpc_error(c, 10 /* ABORTED */, "some batch ids were already received", 0);
+        else
+            recv_http_error(c, 409, 10, "some batch ids were already received", 0);
     } else if (result == ORASI_EBUSY || result == ORASI_EUNAVAILABLE) {
         metric_add(s->refused_backpressure, (double)c->n_items);
         if (c->protocol == PROTO_GRPC)
@@ -322,6 +329,7 @@ static void recv_handle(struct recv_call *c, slice_t body)
         .model = m,
         .items = c->n_items,
         .loop = http_req_loop(c->req),
+        .batch_id = http_req_header(c->req, "x-orasi-batch"),
     };
     c->r->sink->submit(c->r->sink, &batch, recv_done, c);
 }

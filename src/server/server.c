@@ -20,6 +20,7 @@
 #include "http/http.h"
 #include "pipeline/sink.h"
 #include "receiver/otlp.h"
+#include "server/roles.h"
 #include "sql/sql.h"
 #include "sql/sql_http.h"
 
@@ -171,7 +172,15 @@ int server_run(const settings_t *s, const struct server_opts *o)
     }
     procstat_register(ORASI_VERSION);
 
-    if (s->sink == SETTINGS_SINK_COUNT) {
+    if (o->role != ROLES_RUN) {
+        char serr[1024];
+        srv.sink = roles_create_sink(o->role, s->roles, &s->lake, s->data_dir, serr, sizeof(serr));
+        if (!srv.sink) {
+            LOG_E("server", "orasi %s: %s", roles_name(o->role), serr);
+            rc = ORASI_ECONFIG;
+            goto out;
+        }
+    } else if (s->sink == SETTINGS_SINK_COUNT) {
         srv.sink = sink_count_create();
     } else {
         char lerr[512];
@@ -218,10 +227,11 @@ int server_run(const settings_t *s, const struct server_opts *o)
         (o->bench_routes && (rc = http_route(r_api, "POST", "/bench/discard", api_discard, &srv))))
         goto out;
 
-    /* SQL over the lake (POST /v1/query) when the sink keeps a lake. */
-    if (sink_lake_lake(srv.sink)) {
+    /* SQL over the lake (POST /v1/query) when the sink keeps a lake (run, bridge). */
+    struct lake *lk = o->role == ROLES_BRIDGE ? roles_bridge_lake(srv.sink) : sink_lake_lake(srv.sink);
+    if (lk) {
         char serr[512];
-        rc = sql_engine_create(&s->query, sink_lake_lake(srv.sink), &sql, serr, sizeof(serr));
+        rc = sql_engine_create(&s->query, lk, &sql, serr, sizeof(serr));
         if (rc) {
             LOG_E("server", "%s", serr);
             goto out;
@@ -246,8 +256,9 @@ int server_run(const settings_t *s, const struct server_opts *o)
         goto out;
     atomic_store(&srv.ready, 1);
     snprintf(fields, sizeof(fields),
-             "\"otlp_grpc_port\":%d,\"otlp_http_port\":%d,\"api_port\":%d,\"workers\":%lld", p_grpc,
-             p_http, p_api, (long long)s->http.workers);
+             "\"otlp_grpc_port\":%d,\"otlp_http_port\":%d,\"api_port\":%d,\"workers\":%lld,"
+             "\"role\":\"%s\"", p_grpc,
+             p_http, p_api, (long long)s->http.workers, roles_name(o->role));
     log_msg(LOG_INFO, "server", fields, "orasi %s ready (data in %s)", ORASI_VERSION, s->data_dir);
 
     for (;;) {

@@ -16,6 +16,7 @@ struct server_opts {
     const char *config_path; /* for SIGHUP reload; NULL when none */
     int bench_routes;        /* POST /bench/discard on the API listener */
     int log_level_forced;    /* --log-level given: a reload does not change it */
+    int role;                /* enum roles_role (server/roles.h); 0 = `orasi run` */
 };
 
 /* Blocks until shutdown. Borrowed settings. 0 on a clean drain, negative otherwise. */

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "server/roles.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -32,6 +33,10 @@ static const config_option_t top_opts[] = {
      NULL, 0},
     {"lake", CONFIG_SECTION, NULL, 0, 0, 0,
      "The Parquet lake: write-ahead log, flushing, retention, compaction.", NULL, 0},
+    {"forward", CONFIG_SECTION, NULL, 0, 0, 0,
+     "Agents and gateways: the sending queue and the upstreams (forward.* below).", NULL, 0},
+    {"bridge", CONFIG_SECTION, NULL, 0, 0, 0,
+     "Bridges: idempotent batches, etcd registration (bridge.* below).", NULL, 0},
     {"query", CONFIG_SECTION, NULL, 0, 0, 0,
      "The SQL engine behind POST /v1/query (limits of the sandbox).", NULL, 0},
     {0}};
@@ -136,6 +141,9 @@ int settings_load(const char *path, settings_t *out, char *err, size_t errlen)
                      &out->lake, err, errlen);
     if (rc)
         goto out;
+    rc = roles_config_load(doc, root, &out->roles, err, errlen);
+    if (rc)
+        goto out;
     if (path) {
         out->source = orasi_strdup(path);
         if (!out->source) {
@@ -157,6 +165,8 @@ void settings_free(settings_t *s)
     config_free_struct(otlp_opts, &s->otlp);
     config_free_struct(api_opts, &s->api);
     config_free_struct(lake_config_options, &s->lake);
+    roles_config_free(s->roles);
+    s->roles = NULL;
     config_free_struct(sql_config_options, &s->query);
     orasi_free(s->source);
     s->source = NULL;
@@ -180,5 +190,5 @@ int settings_doc_markdown(char *out, size_t outlen)
             return rc;
         off += strlen(out + off);
     }
-    return 0;
+    return roles_doc_markdown(out + off, outlen - off);
 }

@@ -63,6 +63,9 @@ typedef struct settings {
     struct settings_api api;
     struct sql_options query;
     struct lake_options lake; /* the `lake:` section (lake_config_options) */
+    /* forward: and bridge: sections of the roles (server/roles.h); never NULL after a
+     * successful settings_load */
+    struct roles_cfg *roles;
     char *source; /* file it came from, or NULL for defaults */
 } settings_t;
 

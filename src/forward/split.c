@@ -1,0 +1,289 @@
+/*
+ * split.c — byte-range splitting of OTLP requests by destination (see split.h).
+ *
+ * Wire shapes walked here (field numbers from opentelemetry-proto):
+ *   Export*ServiceRequest { repeated Resource{Spans,Metrics,Logs} = 1 }
+ *   ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2;
+ *                   string schema_url = 3 }
+ *   ScopeSpans    { InstrumentationScope scope = 1; repeated Span spans = 2;
+ *                   string schema_url = 3 }
+ *   Span          { bytes trace_id = 1; ... }
+ *   Resource      { repeated KeyValue attributes = 1; ... }
+ *   KeyValue      { string key = 1; AnyValue value = 2 }   AnyValue { string_value = 1 ... }
+ * For a ResourceSpans, a first pass collects the fields that are not scope_spans (copied
+ * into each output that receives a span of it), a second pass routes the spans. Output
+ * messages are opened lazily per destination and closed with back-patched lengths.
+ */
+#include "forward/split.h"
+
+#include "core/err.h"
+#include "otlp/otlp_pb.h"
+#include "otlp/pb.h"
+
+#include <string.h>
+
+#define SPLIT_MAX_EXTRA 16
+
+uint64_t split_key_hash(slice_t key)
+{
+    /* FNV-1a, then a murmur finaliser: trace ids are random already, service names not */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < key.len; i++) {
+        h ^= key.p[i];
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Raw bytes of the fields of a message other than `skip_field`, as up to
+ * SPLIT_MAX_EXTRA ranges (each: tag + value). */
+struct split_extra {
+    slice_t f[SPLIT_MAX_EXTRA];
+    int n;
+};
+
+static int split_collect(slice_t msg, uint32_t skip_field, struct split_extra *x)
+{
+    pb_reader_t r = pb_reader(msg);
+    x->n = 0;
+    while (pb_more(&r)) {
+        const uint8_t *start = r.p;
+        uint32_t f, wt;
+        if (pb_read_tag(&r, &f, &wt) || pb_skip(&r, wt))
+            return ORASI_EPARSE;
+        if (f == skip_field)
+            continue;
+        if (x->n == SPLIT_MAX_EXTRA)
+            return ORASI_EPARSE; /* no OTLP message has that many non-repeated fields */
+        x->f[x->n++] = slice_make(start, (size_t)(r.p - start));
+    }
+    return 0;
+}
+
+static void split_put_extra(pb_writer_t *w, const struct split_extra *x)
+{
+    for (int i = 0; i < x->n; i++)
+        pb_w_raw(w, x->f[i].p, x->f[i].len);
+}
+
+static slice_t split_span_trace_id(slice_t span)
+{
+    static const uint8_t zero[16];
+    pb_reader_t r = pb_reader(span);
+    while (pb_more(&r)) {
+        uint32_t f, wt;
+        slice_t s;
+        if (pb_read_tag(&r, &f, &wt))
+            break;
+        if (f == 1 && wt == PB_WT_LEN) {
+            if (pb_read_bytes(&r, &s) || s.len != 16)
+                break;
+            return s;
+        }
+        if (pb_skip(&r, wt))
+            break;
+    }
+    return slice_make(zero, 16);
+}
+
+static int split_traces(slice_t body, int ndest, split_dest_fn fn, void *ud, split_out_t *outs)
+{
+    pb_writer_t w[SPLIT_MAX_DEST];
+    size_t rs_mark[SPLIT_MAX_DEST], ss_mark[SPLIT_MAX_DEST];
+    uint8_t rs_open[SPLIT_MAX_DEST], ss_open[SPLIT_MAX_DEST];
+    for (int d = 0; d < ndest; d++)
+        pb_writer_init(&w[d], &outs[d].body);
+    pb_reader_t top = pb_reader(body);
+    while (pb_more(&top)) {
+        const uint8_t *start = top.p;
+        uint32_t f, wt;
+        slice_t rs;
+        if (pb_read_tag(&top, &f, &wt))
+            return ORASI_EPARSE;
+        if (f != 1 || wt != PB_WT_LEN) {
+            if (pb_skip(&top, wt))
+                return ORASI_EPARSE;
+            pb_w_raw(&w[0], start, (size_t)(top.p - start));
+            continue;
+        }
+        if (pb_read_bytes(&top, &rs))
+            return ORASI_EPARSE;
+        struct split_extra rs_x;
+        if (split_collect(rs, 2, &rs_x))
+            return ORASI_EPARSE;
+        memset(rs_open, 0, (size_t)ndest);
+        pb_reader_t rr = pb_reader(rs);
+        while (pb_more(&rr)) {
+            slice_t ss;
+            if (pb_read_tag(&rr, &f, &wt))
+                return ORASI_EPARSE;
+            if (f != 2 || wt != PB_WT_LEN) {
+                if (pb_skip(&rr, wt))
+                    return ORASI_EPARSE;
+                continue;
+            }
+            if (pb_read_bytes(&rr, &ss))
+                return ORASI_EPARSE;
+            struct split_extra ss_x;
+            if (split_collect(ss, 2, &ss_x))
+                return ORASI_EPARSE;
+            memset(ss_open, 0, (size_t)ndest);
+            pb_reader_t sr = pb_reader(ss);
+            while (pb_more(&sr)) {
+                slice_t span;
+                if (pb_read_tag(&sr, &f, &wt))
+                    return ORASI_EPARSE;
+                if (f != 2 || wt != PB_WT_LEN) {
+                    if (pb_skip(&sr, wt))
+                        return ORASI_EPARSE;
+                    continue;
+                }
+                if (pb_read_bytes(&sr, &span))
+                    return ORASI_EPARSE;
+                slice_t tid = split_span_trace_id(span);
+                int d = fn(ud, tid);
+                if (d < 0 || d >= ndest)
+                    return ORASI_EINVAL;
+                if (!rs_open[d]) {
+                    rs_mark[d] = pb_w_begin(&w[d], 1);
+                    split_put_extra(&w[d], &rs_x);
+                    rs_open[d] = 1;
+                }
+                if (!ss_open[d]) {
+                    ss_mark[d] = pb_w_begin(&w[d], 2);
+                    split_put_extra(&w[d], &ss_x);
+                    ss_open[d] = 1;
+                }
+                pb_w_slice(&w[d], 2, span);
+                if (!outs[d].used) {
+                    outs[d].used = 1;
+                    outs[d].route_hash = split_key_hash(tid);
+                }
+                outs[d].items++;
+            }
+            for (int d = 0; d < ndest; d++)
+                if (ss_open[d])
+                    pb_w_end(&w[d], ss_mark[d]);
+        }
+        for (int d = 0; d < ndest; d++)
+            if (rs_open[d])
+                pb_w_end(&w[d], rs_mark[d]);
+    }
+    for (int d = 0; d < ndest; d++)
+        if (w[d].err)
+            return w[d].err;
+    return 0;
+}
+
+slice_t split_resource_attr(slice_t rx, const char *key)
+{
+    pb_reader_t r = pb_reader(rx);
+    slice_t none = {0};
+    while (pb_more(&r)) {
+        uint32_t f, wt;
+        slice_t res;
+        if (pb_read_tag(&r, &f, &wt))
+            return none;
+        if (f != 1 || wt != PB_WT_LEN) {
+            if (pb_skip(&r, wt))
+                return none;
+            continue;
+        }
+        if (pb_read_bytes(&r, &res))
+            return none;
+        pb_reader_t a = pb_reader(res);
+        while (pb_more(&a)) {
+            slice_t kv;
+            if (pb_read_tag(&a, &f, &wt))
+                return none;
+            if (f != 1 || wt != PB_WT_LEN) {
+                if (pb_skip(&a, wt))
+                    return none;
+                continue;
+            }
+            if (pb_read_bytes(&a, &kv))
+                return none;
+            pb_reader_t k = pb_reader(kv);
+            slice_t kname = {0}, val = {0};
+            while (pb_more(&k)) {
+                slice_t s;
+                if (pb_read_tag(&k, &f, &wt))
+                    return none;
+                if ((f == 1 || f == 2) && wt == PB_WT_LEN) {
+                    if (pb_read_bytes(&k, &s))
+                        return none;
+                    if (f == 1)
+                        kname = s;
+                    else
+                        val = s;
+                } else if (pb_skip(&k, wt)) {
+                    return none;
+                }
+            }
+            if (!slice_eq_cstr(kname, key))
+                continue;
+            pb_reader_t v = pb_reader(val);
+            while (pb_more(&v)) {
+                slice_t s;
+                if (pb_read_tag(&v, &f, &wt))
+                    return none;
+                if (f == 1 && wt == PB_WT_LEN)
+                    return pb_read_bytes(&v, &s) ? none : s;
+                if (pb_skip(&v, wt))
+                    return none;
+            }
+            return none;
+        }
+    }
+    return none;
+}
+
+struct split_res_ctx {
+    int ndest;
+    split_dest_fn fn;
+    void *ud;
+    split_out_t *outs;
+    int err;
+};
+
+static int split_on_resource(void *arg, slice_t field, size_t items, size_t rejected)
+{
+    struct split_res_ctx *c = arg;
+    /* field = tag + length + payload: find the payload for the attribute lookup */
+    pb_reader_t r = pb_reader(field);
+    uint32_t f, wt;
+    slice_t payload;
+    if (pb_read_tag(&r, &f, &wt) || pb_read_bytes(&r, &payload))
+        return ORASI_EPARSE;
+    slice_t svc = split_resource_attr(payload, "service.name");
+    int d = c->fn(c->ud, svc);
+    if (d < 0 || d >= c->ndest)
+        return ORASI_EINVAL;
+    int rc = buf_append_slice(&c->outs[d].body, field);
+    if (rc)
+        return rc;
+    if (!c->outs[d].used) {
+        c->outs[d].used = 1;
+        c->outs[d].route_hash = split_key_hash(svc);
+    }
+    c->outs[d].items += (uint32_t)(items + rejected);
+    return 0;
+}
+
+int split_request(enum otlp_signal sig, slice_t body, int ndest, split_dest_fn fn, void *ud,
+                  split_out_t *outs)
+{
+    if (ndest <= 0 || ndest > SPLIT_MAX_DEST)
+        return ORASI_EINVAL;
+    if (sig == OTLP_TRACES)
+        return split_traces(body, ndest, fn, ud, outs);
+    struct split_res_ctx c = {ndest, fn, ud, outs, 0};
+    otlp_scan_t sc;
+    int rc = otlp_pb_scan_resources(sig, body, &sc, split_on_resource, &c);
+    return rc;
+}
