@@ -580,7 +580,7 @@ static void lg_fail(struct lg_tctx *c, otlp_span_t *s, int lang, const char *fn)
  * CLIENT and SERVER span of one call fail together). Returns the SERVER span's end time.
  */
 static uint64_t lg_serve(struct lg_tctx *c, int op, size_t parent, uint64_t start, int failed,
-                         const char *ua)
+                         const char *ua, int *status_out)
 {
     const struct lg_op *o = &lg_ops[op];
     const struct lg_svc *sv = &lg_svcs[o->svc];
@@ -591,6 +591,7 @@ static uint64_t lg_serve(struct lg_tctx *c, int op, size_t parent, uint64_t star
     const char *product = lg_products[lgrand_below(r, LG_NPRODUCTS)];
     unsigned user = 100000 + lgrand_below(r, 900000);
     int status = failed ? 500 : (lgrand_chance(r, 0.02) ? 404 : 200);
+    *status_out = status;
 
     s->name = slice_cstr(o->name);
     otlp_kv_t *kv = lg_attrs(c, &s->attrs, 12);
@@ -644,8 +645,9 @@ static uint64_t lg_serve(struct lg_tctx *c, int op, size_t parent, uint64_t star
         cs->name = slice_cstr(co->method);
         cs->start_time_unix_nano = cursor;
         uint64_t net = lg_ns(lgrand_lognormal(r, 150, 0.5));
+        int cstatus = 200;
         uint64_t send = lg_serve(c, o->calls[i].op, ci, cursor + net, cfail,
-                                 lg_langs[sv->lang].user_agent);
+                                 lg_langs[sv->lang].user_agent, &cstatus);
         cs = &c->sp[ci];
         cs->end_time_unix_nano = send + lg_ns(lgrand_lognormal(r, 150, 0.5));
         otlp_kv_t *ckv = lg_attrs(c, &cs->attrs, 6);
@@ -659,9 +661,7 @@ static uint64_t lg_serve(struct lg_tctx *c, int op, size_t parent, uint64_t star
             KV_I(&ckv[3], "server.port", 8080);
             KV_S(&ckv[4], "network.protocol.version", SLICE_LIT("1.1"));
             /* the callee's status as the client saw it */
-            KV_I(&ckv[5], "http.response.status_code", c->sp[ci + 1].attrs.n > 9
-                                                          ? c->sp[ci + 1].attrs.v[9].value.u.i64
-                                                          : 200);
+            KV_I(&ckv[5], "http.response.status_code", cstatus);
             cs->attrs.n = 6;
         }
         if (cfail)
@@ -766,8 +766,9 @@ int lggen_traces(lggen_t *g, arena_t *a, size_t n, uint64_t now_ns, otlp_traces_
             c.pod[s] = s * LG_INSTANCES + (int)lgrand_below(&g->r, LG_INSTANCES);
         int op = (int)lgrand_weighted(&g->r, w, OP_COUNT);
         uint64_t start = now_ns - 3000000000ull + lgrand_below(&g->r, 2000000000u);
+        int status;
         lg_serve(&c, op, SIZE_MAX, start, lgrand_chance(&g->r, LGGEN_ERROR_RATE),
-                 lg_browsers[lgrand_below(&g->r, LG_NBROWSERS)]);
+                 lg_browsers[lgrand_below(&g->r, LG_NBROWSERS)], &status);
     }
     if (c.oom)
         return ORASI_ENOMEM;

@@ -76,6 +76,14 @@ static slice_t attr(const otlp_attrs_t *a, const char *key)
     return slice_make(NULL, 0);
 }
 
+static int64_t int_attr(const otlp_attrs_t *a, const char *key)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (slice_eq_cstr(a->v[i].key, key) && a->v[i].value.type == OTLP_ANY_INT)
+            return a->v[i].value.u.i64;
+    return -1;
+}
+
 static int has_attr(const otlp_attrs_t *a, const char *key)
 {
     for (size_t i = 0; i < a->n; i++)
@@ -267,9 +275,13 @@ static void test_trace_structure_and_errors(void **state)
             assert_true(p->s->start_time_unix_nano <= s->start_time_unix_nano);
             assert_true(p->s->end_time_unix_nano >= s->end_time_unix_nano);
             if (s->kind == OTLP_SPAN_KIND_SERVER) {
-                /* called over the network: the parent is a CLIENT span elsewhere */
+                /* called over the network: the parent is a CLIENT span elsewhere, which
+                 * saw the same status and failed with it */
                 assert_int_equal(p->s->kind, OTLP_SPAN_KIND_CLIENT);
                 assert_false(slice_eq(p->service, all[i].service));
+                assert_int_equal(int_attr(&p->s->attrs, "http.response.status_code"),
+                                 int_attr(&s->attrs, "http.response.status_code"));
+                assert_int_equal(p->s->status.code, s->status.code);
             } else {
                 /* CLIENT (HTTP or database) and INTERNAL spans run inside a SERVER span of
                  * their own service */
