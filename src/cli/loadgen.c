@@ -57,11 +57,10 @@ static const char lg_usage[] =
     "Exit status: 0 when at least one request was acknowledged, 1 otherwise, 2 usage.\n";
 
 static const char *const lg_grpc_names[LGCLIENT_GRPC_CODES] = {
-    "OK",           "CANCELLED",          "UNKNOWN",          "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",     "ALREADY_EXISTS",   "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",          "UNAVAILABLE",      "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 static const char *const lg_proto_names[] = {"http/protobuf", "http/json", "grpc"};
 
@@ -347,7 +346,7 @@ static void lg_print_json(const struct lg_opts *o, const lgclient_stats_t *s, do
                "\"items\":{\"sent\":%llu,\"acked\":%llu,\"rejected\":%llu,"
                "\"acked_traces\":%llu,\"acked_metrics\":%llu,\"acked_logs\":%llu},"
                "\"http_status\":{",
-               o->signals == 7 ? "all"
+               o->signals == 7                      ? "all"
                : o->signals == LGCLIENT_SIG_METRICS ? "metrics"
                : o->signals == LGCLIENT_SIG_LOGS    ? "logs"
                                                     : "traces",

@@ -39,28 +39,28 @@ struct conn {
     struct lgclient *w;
     int fd;
     enum cstate st;
-    uint64_t retry_at;  /* DOWN: when to reconnect */
+    uint64_t retry_at; /* DOWN: when to reconnect */
     uint64_t backoff;
     /* the request in flight */
     int sig;
     size_t items;
-    uint64_t t0;        /* mono ns when the first byte was written */
-    buf_t body;         /* HTTP: the body; gRPC: 5-byte prefix + message */
-    char hdr[1024];     /* HTTP/1.1 request head */
+    uint64_t t0;    /* mono ns when the first byte was written */
+    buf_t body;     /* HTTP: the body; gRPC: 5-byte prefix + message */
+    char hdr[1024]; /* HTTP/1.1 request head */
     size_t hdr_len;
-    size_t wr_off;      /* HTTP: bytes of hdr+body written */
-    buf_t acks;         /* ack-log lines of the items in flight */
+    size_t wr_off; /* HTTP: bytes of hdr+body written */
+    buf_t acks;    /* ack-log lines of the items in flight */
     /* HTTP/1.1 response */
     buf_t in;
     /* gRPC */
     nghttp2_session *h2;
-    buf_t out;          /* bytes nghttp2 produced that the socket has not taken yet */
+    buf_t out; /* bytes nghttp2 produced that the socket has not taken yet */
     size_t out_off;
-    size_t body_off;    /* how much of body the data provider has handed out */
+    size_t body_off; /* how much of body the data provider has handed out */
     int32_t stream;
     int h2_status, grpc_status;
-    buf_t resp;         /* gRPC response message bytes */
-    int closing;        /* HTTP: server said Connection: close */
+    buf_t resp;  /* gRPC response message bytes */
+    int closing; /* HTTP: server said Connection: close */
 };
 
 struct lgclient {
@@ -70,7 +70,7 @@ struct lgclient {
     int ep;
     struct conn *conns;
     int nconns;
-    int *idle;          /* stack of READY connections */
+    int *idle; /* stack of READY connections */
     int nidle;
     unsigned next_sig;
     double tokens, req_rate, burst;
@@ -424,8 +424,8 @@ static int lgc_h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const ui
     return 0;
 }
 
-static int lgc_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream_id,
-                          const uint8_t *data, size_t len, void *ud)
+static int lgc_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream_id, const uint8_t *data,
+                          size_t len, void *ud)
 {
     struct conn *c = ud;
     if (stream_id == c->stream && buf_append(&c->resp, data, len) < 0)
@@ -433,8 +433,7 @@ static int lgc_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream_id,
     return 0;
 }
 
-static int lgc_h2_on_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code,
-                           void *ud)
+static int lgc_h2_on_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code, void *ud)
 {
     struct conn *c = ud;
     struct lgclient *w = c->w;
@@ -469,8 +468,8 @@ static int lgc_h2_on_close(nghttp2_session *s, int32_t stream_id, uint32_t error
     return 0;
 }
 
-static ssize_t lgc_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *out,
-                                size_t len, uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t lgc_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *out, size_t len,
+                                uint32_t *flags, nghttp2_data_source *src, void *ud)
 {
     struct conn *c = src->ptr;
     size_t left = c->body.len - c->body_off;
@@ -541,9 +540,9 @@ static const char *const lgc_grpc_paths[3] = {
 
 static const char *const lgc_http_paths[3] = {"/v1/traces", "/v1/metrics", "/v1/logs"};
 
-#define NV(n, v)                                                                           \
-    {                                                                                      \
-        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE     \
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE             \
     }
 
 static int lgc_h2_submit(struct lgclient *w, struct conn *c)
@@ -607,8 +606,7 @@ static int lgc_hdr_is(const char *line, size_t len, const char *name)
     return len > n && strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
-int lgclient_http_response(const uint8_t *in, size_t len, buf_t *scratch,
-                           lgclient_http_resp_t *out)
+int lgclient_http_response(const uint8_t *in, size_t len, buf_t *scratch, lgclient_http_resp_t *out)
 {
     const char *p = (const char *)in;
     memset(out, 0, sizeof(*out));
@@ -767,8 +765,7 @@ static int lgc_send(struct lgclient *w, struct conn *c)
         if ((rc = buf_append(&c->body, zero, 5)) < 0)
             return rc;
     }
-    rc = lggen_next(w->gen, (enum otlp_signal)sig, w->cfg.batch, clock_wall_ns(), &c->body,
-                    acks);
+    rc = lggen_next(w->gen, (enum otlp_signal)sig, w->cfg.batch, clock_wall_ns(), &c->body, acks);
     if (rc < 0) {
         BUMP(&w->st.gen_errors, 1);
         return rc;
@@ -788,14 +785,14 @@ static int lgc_send(struct lgclient *w, struct conn *c)
     BUMP(&w->st.items_sent, c->items);
     if (w->cfg.proto == LGCLIENT_GRPC)
         return lgc_h2_submit(w, c);
-    int n = snprintf(c->hdr, sizeof(c->hdr),
-                     "POST %s%s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
-                     "Content-Length: %zu\r\nUser-Agent: orasi-loadgen/%s\r\n%s%s%s\r\n",
-                     w->cfg.base_path, lgc_http_paths[sig], w->cfg.authority,
-                     w->cfg.proto == LGCLIENT_HTTP_JSON ? "application/json"
-                                                        : "application/x-protobuf",
-                     c->body.len, ORASI_VERSION, w->cfg.tenant ? "X-Scope-OrgID: " : "",
-                     w->cfg.tenant ? w->cfg.tenant : "", w->cfg.tenant ? "\r\n" : "");
+    int n =
+        snprintf(c->hdr, sizeof(c->hdr),
+                 "POST %s%s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+                 "Content-Length: %zu\r\nUser-Agent: orasi-loadgen/%s\r\n%s%s%s\r\n",
+                 w->cfg.base_path, lgc_http_paths[sig], w->cfg.authority,
+                 w->cfg.proto == LGCLIENT_HTTP_JSON ? "application/json" : "application/x-protobuf",
+                 c->body.len, ORASI_VERSION, w->cfg.tenant ? "X-Scope-OrgID: " : "",
+                 w->cfg.tenant ? w->cfg.tenant : "", w->cfg.tenant ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof(c->hdr))
         return ORASI_ETOOBIG;
     c->hdr_len = (size_t)n;
@@ -945,8 +942,7 @@ lgclient_t *lgclient_create(const lgclient_config_t *cfg)
         nghttp2_session_callbacks_set_on_header_callback(w->cbs, lgc_h2_on_header);
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(w->cbs, lgc_h2_on_data);
         nghttp2_session_callbacks_set_on_stream_close_callback(w->cbs, lgc_h2_on_close);
-        w->mem = (nghttp2_mem){NULL, lgc_h2_malloc, lgc_h2_free, lgc_h2_calloc,
-                               lgc_h2_realloc};
+        w->mem = (nghttp2_mem){NULL, lgc_h2_malloc, lgc_h2_free, lgc_h2_calloc, lgc_h2_realloc};
     }
     return w;
 fail:

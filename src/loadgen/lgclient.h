@@ -52,20 +52,20 @@ void lgclient_acklog_close(lgclient_acklog_t *l);
 typedef struct {
     struct sockaddr_storage addr; /* where to connect */
     socklen_t addrlen;
-    char authority[300];          /* Host / :authority, e.g. "127.0.0.1:4318" */
-    char base_path[256];          /* prefix of /v1/traces (HTTP), "" for none */
+    char authority[300]; /* Host / :authority, e.g. "127.0.0.1:4318" */
+    char base_path[256]; /* prefix of /v1/traces (HTTP), "" for none */
     enum lgclient_proto proto;
-    unsigned signals;             /* LGCLIENT_SIG_* mask; requests rotate over them */
-    size_t batch;                 /* items per request */
-    double rate;                  /* items per second for this worker; 0 = max */
-    uint64_t duration_ns;         /* how long to send */
-    uint64_t timeout_ns;          /* per request; also the drain time at the end */
-    int connections;              /* for this worker */
-    const char *tenant;           /* X-Scope-OrgID, or NULL (borrowed) */
+    unsigned signals;     /* LGCLIENT_SIG_* mask; requests rotate over them */
+    size_t batch;         /* items per request */
+    double rate;          /* items per second for this worker; 0 = max */
+    uint64_t duration_ns; /* how long to send */
+    uint64_t timeout_ns;  /* per request; also the drain time at the end */
+    int connections;      /* for this worker */
+    const char *tenant;   /* X-Scope-OrgID, or NULL (borrowed) */
     uint64_t seed;
-    unsigned index;               /* worker number: the generator's stream */
-    lgclient_acklog_t *acklog;    /* NULL: no ack log (borrowed) */
-    const int *stop;              /* set to 1 (atomically) to stop early (borrowed) */
+    unsigned index;            /* worker number: the generator's stream */
+    lgclient_acklog_t *acklog; /* NULL: no ack log (borrowed) */
+    const int *stop;           /* set to 1 (atomically) to stop early (borrowed) */
 } lgclient_config_t;
 
 typedef struct {
@@ -75,11 +75,11 @@ typedef struct {
     uint64_t bytes_sent;
     uint64_t http_status[LGCLIENT_MAX_STATUS]; /* non-200 responses (and 200s) by status */
     uint64_t grpc_code[LGCLIENT_GRPC_CODES];   /* gRPC responses by grpc-status */
-    uint64_t conn_errors;  /* connections refused, reset or closed with a request in flight */
-    uint64_t timeouts;     /* requests with no answer within timeout (incl. at the end) */
+    uint64_t conn_errors;   /* connections refused, reset or closed with a request in flight */
+    uint64_t timeouts;      /* requests with no answer within timeout (incl. at the end) */
     uint64_t bad_responses; /* unparsable responses */
     uint64_t connects;
-    uint64_t gen_errors;   /* the generator failed (should never happen) */
+    uint64_t gen_errors; /* the generator failed (should never happen) */
     lghist_t lat_us;
 } lgclient_stats_t;
 
@@ -101,10 +101,10 @@ void lgclient_destroy(lgclient_t *w);
  * (chunked), valid until either changes. */
 typedef struct {
     int status;
-    int conn_close;      /* Connection: close */
+    int conn_close; /* Connection: close */
     const uint8_t *body;
     size_t body_len;
-    size_t consumed;     /* bytes of input the response took */
+    size_t consumed; /* bytes of input the response took */
 } lgclient_http_resp_t;
 
 /* Parse the response at the start of `in` (Content-Length or chunked framing; a body

@@ -41,15 +41,13 @@ static const struct lg_lang {
               "*errors.errorString", "main.%s()\n\t/usr/src/app/%s.go:%d +0x1a4\n",
               "Go-http-client/1.1"},
     [L_JAVA] = {"java", "1.47.0", "OpenJDK Runtime Environment", "21.0.6+7-LTS",
-                "io.opentelemetry.tomcat-10.0", "2.13.0-alpha",
-                "java.lang.IllegalStateException", "\tat oteldemo.%s(%s.java:%d)\n",
-                "Java-http-client/21.0.6"},
+                "io.opentelemetry.tomcat-10.0", "2.13.0-alpha", "java.lang.IllegalStateException",
+                "\tat oteldemo.%s(%s.java:%d)\n", "Java-http-client/21.0.6"},
     [L_PY] = {"python", "1.30.0", "cpython", "3.12.9", "opentelemetry.instrumentation.flask",
               "0.51b0", "ValueError", "  File \"/app/%s.py\", line %d, in %s\n",
               "python-requests/2.32.3"},
-    [L_DOTNET] = {"dotnet", "1.11.2", ".NET", "8.0.13",
-                  "OpenTelemetry.Instrumentation.AspNetCore", "1.11.1",
-                  "System.InvalidOperationException",
+    [L_DOTNET] = {"dotnet", "1.11.2", ".NET", "8.0.13", "OpenTelemetry.Instrumentation.AspNetCore",
+                  "1.11.1", "System.InvalidOperationException",
                   "   at cart.%s() in /src/%s.cs:line %d\n", "dotnet-httpclient/8.0"},
     [L_RUST] = {"rust", "0.28.0", "rustc", "1.84.1", "opentelemetry-http", "0.28.0",
                 "shipping::Error", "  %d: shipping::%s\n             at ./src/%s.rs\n",
@@ -59,8 +57,18 @@ static const struct lg_lang {
                "cpp-httplib/0.18"},
 };
 
-enum { S_FRONTEND, S_CART, S_CHECKOUT, S_PAYMENT, S_SHIPPING, S_CURRENCY, S_AD, S_RECO,
-       S_CATALOG, S_COUNT };
+enum {
+    S_FRONTEND,
+    S_CART,
+    S_CHECKOUT,
+    S_PAYMENT,
+    S_SHIPPING,
+    S_CURRENCY,
+    S_AD,
+    S_RECO,
+    S_CATALOG,
+    S_COUNT
+};
 #define LG_INSTANCES 2 /* pods per service */
 #define LG_NINST (S_COUNT * LG_INSTANCES)
 
@@ -75,12 +83,12 @@ static const struct lg_svc {
                 "{item}"},
     [S_CHECKOUT] = {"checkout", "1.12.4", "checkout", "checkout", L_GO, "app.orders.placed",
                     "{order}"},
-    [S_PAYMENT] = {"payment", "1.4.2", "payment", "payment", L_NODE,
-                   "app.payment.transactions", "{transaction}"},
+    [S_PAYMENT] = {"payment", "1.4.2", "payment", "payment", L_NODE, "app.payment.transactions",
+                   "{transaction}"},
     [S_SHIPPING] = {"shipping", "0.9.1", "shipping", "shipping", L_RUST, "app.shipping.quotes",
                     "{quote}"},
-    [S_CURRENCY] = {"currency", "1.3.0", "currency", "currency", L_CPP,
-                    "app.currency.conversions", "{conversion}"},
+    [S_CURRENCY] = {"currency", "1.3.0", "currency", "currency", L_CPP, "app.currency.conversions",
+                    "{conversion}"},
     [S_AD] = {"ad", "1.6.7", "ad", "oteldemo.AdService", L_JAVA, "app.ads.ad_requests",
               "{request}"},
     [S_RECO] = {"recommendation", "1.2.0", "recommendation", "recommendation", L_PY,
@@ -89,10 +97,28 @@ static const struct lg_svc {
                    "app.products.queried", "{query}"},
 };
 
-enum { OP_FE_HOME, OP_FE_PRODUCT, OP_FE_ADD_CART, OP_FE_VIEW_CART, OP_FE_CHECKOUT,
-       OP_FE_SHIPPING, OP_CART_GET, OP_CART_ADD, OP_CART_EMPTY, OP_CO_PLACE, OP_PAY_CHARGE,
-       OP_SHIP_QUOTE, OP_SHIP_ORDER, OP_CUR_CONVERT, OP_CUR_LIST, OP_AD_GET, OP_RECO_LIST,
-       OP_CAT_GET, OP_CAT_LIST, OP_COUNT };
+enum {
+    OP_FE_HOME,
+    OP_FE_PRODUCT,
+    OP_FE_ADD_CART,
+    OP_FE_VIEW_CART,
+    OP_FE_CHECKOUT,
+    OP_FE_SHIPPING,
+    OP_CART_GET,
+    OP_CART_ADD,
+    OP_CART_EMPTY,
+    OP_CO_PLACE,
+    OP_PAY_CHARGE,
+    OP_SHIP_QUOTE,
+    OP_SHIP_ORDER,
+    OP_CUR_CONVERT,
+    OP_CUR_LIST,
+    OP_AD_GET,
+    OP_RECO_LIST,
+    OP_CAT_GET,
+    OP_CAT_LIST,
+    OP_COUNT
+};
 
 #define LG_MAX_CALLS 8
 struct lg_call {
@@ -115,15 +141,20 @@ static const struct lg_op {
 } lg_ops[OP_COUNT] = {
     [OP_FE_HOME] = {S_FRONTEND, "GET", "/", "GET /", 900, 0.6, 30, .internal = "render page",
                     .fn = "renderHome",
-                    .calls = {{OP_CUR_LIST, 1}, {OP_CAT_LIST, 1}, {OP_AD_GET, 0.8},
-                              {OP_RECO_LIST, 0.9}, {-1, 0}}},
-    [OP_FE_PRODUCT] = {S_FRONTEND, "GET", "/api/products/{id}", "GET /api/products/{id}", 600,
-                       0.6, 35, .fn = "getProduct",
-                       .calls = {{OP_CAT_GET, 1}, {OP_CUR_CONVERT, 0.7}, {OP_RECO_LIST, 0.7},
-                                 {OP_AD_GET, 0.5}, {-1, 0}}},
+                    .calls = {{OP_CUR_LIST, 1},
+                              {OP_CAT_LIST, 1},
+                              {OP_AD_GET, 0.8},
+                              {OP_RECO_LIST, 0.9},
+                              {-1, 0}}},
+    [OP_FE_PRODUCT] = {S_FRONTEND, "GET", "/api/products/{id}", "GET /api/products/{id}", 600, 0.6,
+                       35, .fn = "getProduct",
+                       .calls = {{OP_CAT_GET, 1},
+                                 {OP_CUR_CONVERT, 0.7},
+                                 {OP_RECO_LIST, 0.7},
+                                 {OP_AD_GET, 0.5},
+                                 {-1, 0}}},
     [OP_FE_ADD_CART] = {S_FRONTEND, "POST", "/api/cart", "POST /api/cart", 500, 0.5, 10,
-                        .fn = "addToCart",
-                        .calls = {{OP_CAT_GET, 1}, {OP_CART_ADD, 1}, {-1, 0}}},
+                        .fn = "addToCart", .calls = {{OP_CAT_GET, 1}, {OP_CART_ADD, 1}, {-1, 0}}},
     [OP_FE_VIEW_CART] = {S_FRONTEND, "GET", "/api/cart", "GET /api/cart", 450, 0.5, 10,
                          .fn = "viewCart",
                          .calls = {{OP_CART_GET, 1}, {OP_CUR_CONVERT, 0.8}, {-1, 0}}},
@@ -137,26 +168,29 @@ static const struct lg_op {
                      .db_stmt = "HGETALL cart:{userId}", .db_span = "HGETALL",
                      .db_host = "valkey-cart", .db_port = 6379, .db_us = 300, .fn = "GetCart",
                      .calls = {{-1, 0}}},
-    [OP_CART_ADD] = {S_CART, "POST", "/cart/{userId}/items", "POST /cart/{userId}/items", 300,
-                     0.5, .db_system = "redis", .db_name = "0", .db_op = "HSET",
+    [OP_CART_ADD] = {S_CART, "POST", "/cart/{userId}/items", "POST /cart/{userId}/items", 300, 0.5,
+                     .db_system = "redis", .db_name = "0", .db_op = "HSET",
                      .db_stmt = "HSET cart:{userId} ? ?", .db_span = "HSET",
                      .db_host = "valkey-cart", .db_port = 6379, .db_us = 350, .fn = "AddItem",
                      .calls = {{-1, 0}}},
     [OP_CART_EMPTY] = {S_CART, "DELETE", "/cart/{userId}", "DELETE /cart/{userId}", 200, 0.5,
                        .db_system = "redis", .db_name = "0", .db_op = "DEL",
-                       .db_stmt = "DEL cart:{userId}", .db_span = "DEL",
-                       .db_host = "valkey-cart", .db_port = 6379, .db_us = 250,
-                       .fn = "EmptyCart", .calls = {{-1, 0}}},
+                       .db_stmt = "DEL cart:{userId}", .db_span = "DEL", .db_host = "valkey-cart",
+                       .db_port = 6379, .db_us = 250, .fn = "EmptyCart", .calls = {{-1, 0}}},
     [OP_CO_PLACE] = {S_CHECKOUT, "POST", "/orders", "POST /orders", 1200, 0.7,
                      .db_system = "postgresql", .db_name = "orders", .db_op = "INSERT",
                      .db_stmt = "INSERT INTO orders (id, user_id, total_usd, created_at) "
                                 "VALUES ($1, $2, $3, now())",
-                     .db_span = "INSERT orders.orders", .db_host = "postgresql",
-                     .db_port = 5432, .db_us = 2500, .internal = "prepareOrderItems",
-                     .fn = "PlaceOrder",
-                     .calls = {{OP_CART_GET, 1}, {OP_CAT_GET, 1}, {OP_CUR_CONVERT, 1},
-                               {OP_SHIP_QUOTE, 1}, {OP_PAY_CHARGE, 1}, {OP_SHIP_ORDER, 1},
-                               {OP_CART_EMPTY, 1}, {-1, 0}}},
+                     .db_span = "INSERT orders.orders", .db_host = "postgresql", .db_port = 5432,
+                     .db_us = 2500, .internal = "prepareOrderItems", .fn = "PlaceOrder",
+                     .calls = {{OP_CART_GET, 1},
+                               {OP_CAT_GET, 1},
+                               {OP_CUR_CONVERT, 1},
+                               {OP_SHIP_QUOTE, 1},
+                               {OP_PAY_CHARGE, 1},
+                               {OP_SHIP_ORDER, 1},
+                               {OP_CART_EMPTY, 1},
+                               {-1, 0}}},
     [OP_PAY_CHARGE] = {S_PAYMENT, "POST", "/charge", "POST /charge", 2500, 0.8,
                        .internal = "validate card", .fn = "charge", .calls = {{-1, 0}}},
     [OP_SHIP_QUOTE] = {S_SHIPPING, "POST", "/quote", "POST /quote", 350, 0.5,
@@ -176,21 +210,19 @@ static const struct lg_op {
                     .db_system = "postgresql", .db_name = "catalog", .db_op = "SELECT",
                     .db_stmt = "SELECT id, name, description, picture, price_usd, categories "
                                "FROM products WHERE id = $1",
-                    .db_span = "SELECT catalog.products", .db_host = "postgresql",
-                    .db_port = 5432, .db_us = 900, .fn = "GetProduct", .calls = {{-1, 0}}},
+                    .db_span = "SELECT catalog.products", .db_host = "postgresql", .db_port = 5432,
+                    .db_us = 900, .fn = "GetProduct", .calls = {{-1, 0}}},
     [OP_CAT_LIST] = {S_CATALOG, "GET", "/products", "GET /products", 200, 0.5,
                      .db_system = "postgresql", .db_name = "catalog", .db_op = "SELECT",
                      .db_stmt = "SELECT id, name, description, picture, price_usd, categories "
                                 "FROM products ORDER BY id LIMIT 50",
-                     .db_span = "SELECT catalog.products", .db_host = "postgresql",
-                     .db_port = 5432, .db_us = 1800, .fn = "ListProducts",
-                     .calls = {{-1, 0}}},
+                     .db_span = "SELECT catalog.products", .db_host = "postgresql", .db_port = 5432,
+                     .db_us = 1800, .fn = "ListProducts", .calls = {{-1, 0}}},
 };
 
-static const char *const lg_products[] = {"OLJCESPC7Z", "66VCHSJNUP", "1YMWWN1N4O",
-                                          "L9ECAV7KIM", "2ZYFJ3GM2N", "0PUK6V6EV0",
-                                          "LS4PSXUNUM", "9SIQT8TOJO", "6E92ZMYYFZ",
-                                          "HQTGWGPNH4"};
+static const char *const lg_products[] = {"OLJCESPC7Z", "66VCHSJNUP", "1YMWWN1N4O", "L9ECAV7KIM",
+                                          "2ZYFJ3GM2N", "0PUK6V6EV0", "LS4PSXUNUM", "9SIQT8TOJO",
+                                          "6E92ZMYYFZ", "HQTGWGPNH4"};
 #define LG_NPRODUCTS (sizeof(lg_products) / sizeof(lg_products[0]))
 
 static const char *const lg_browsers[] = {
@@ -206,8 +238,9 @@ static const char *const lg_browsers[] = {
 #define LG_NBROWSERS (sizeof(lg_browsers) / sizeof(lg_browsers[0]))
 
 static const char *const lg_errmsgs[] = {
-    "connection reset by peer", "context deadline exceeded", "upstream returned 503",
-    "invalid credit card number", "product not found", "too many connections",
+    "connection reset by peer",   "context deadline exceeded",
+    "upstream returned 503",      "invalid credit card number",
+    "product not found",          "too many connections",
     "lock wait timeout exceeded", "null reference while reading cart"};
 #define LG_NERRMSGS (sizeof(lg_errmsgs) / sizeof(lg_errmsgs[0]))
 
@@ -224,10 +257,10 @@ struct lg_inst {
     int svc;
     otlp_resource_t res;
     otlp_kv_t kv[LG_RES_ATTRS];
-    uint64_t uptime_ns; /* how long the pod has run when first reported */
-    uint64_t start_ns;  /* process start (cumulative metrics' start time), set on first use
-                           from the caller's clock so that a seed reproduces the bytes */
-    double cpu_user, cpu_sys;       /* cumulative counters that only grow */
+    uint64_t uptime_ns;       /* how long the pod has run when first reported */
+    uint64_t start_ns;        /* process start (cumulative metrics' start time), set on first use
+                                 from the caller's clock so that a seed reproduces the bytes */
+    double cpu_user, cpu_sys; /* cumulative counters that only grow */
     int64_t app_count;
     char ip[16];
 };
@@ -267,7 +300,7 @@ struct lggen {
     lgrand_t r;   /* content */
     lgrand_t rid; /* ids stamped into requests */
     enum lggen_encoding enc;
-    arena_t *fixed;  /* resource attributes and other strings that live as long as g */
+    arena_t *fixed;   /* resource attributes and other strings that live as long as g */
     arena_t *scratch; /* one model at a time while building a template */
     struct lg_inst inst[LG_NINST];
     size_t max_trace_spans;
@@ -278,26 +311,26 @@ struct lggen {
     size_t newvals_cap;
 };
 
-#define KV_S(kv, k, v)                                                                     \
-    do {                                                                                   \
-        otlp_kv_t *kv_ = (kv); /* (kv) is often &arr[i++]: evaluate it once */             \
-        kv_->key = SLICE_LIT(k);                                                           \
-        kv_->value.type = OTLP_ANY_STRING;                                                              \
-        kv_->value.u.str = (v);                                                             \
+#define KV_S(kv, k, v)                                                                             \
+    do {                                                                                           \
+        otlp_kv_t *kv_ = (kv); /* (kv) is often &arr[i++]: evaluate it once */                     \
+        kv_->key = SLICE_LIT(k);                                                                   \
+        kv_->value.type = OTLP_ANY_STRING;                                                         \
+        kv_->value.u.str = (v);                                                                    \
     } while (0)
-#define KV_I(kv, k, v)                                                                     \
-    do {                                                                                   \
-        otlp_kv_t *kv_ = (kv); /* (kv) is often &arr[i++]: evaluate it once */             \
-        kv_->key = SLICE_LIT(k);                                                           \
-        kv_->value.type = OTLP_ANY_INT;                                                              \
-        kv_->value.u.i64 = (v);                                                             \
+#define KV_I(kv, k, v)                                                                             \
+    do {                                                                                           \
+        otlp_kv_t *kv_ = (kv); /* (kv) is often &arr[i++]: evaluate it once */                     \
+        kv_->key = SLICE_LIT(k);                                                                   \
+        kv_->value.type = OTLP_ANY_INT;                                                            \
+        kv_->value.u.i64 = (v);                                                                    \
     } while (0)
-#define KV_D(kv, k, v)                                                                     \
-    do {                                                                                   \
-        otlp_kv_t *kv_ = (kv); /* (kv) is often &arr[i++]: evaluate it once */             \
-        kv_->key = SLICE_LIT(k);                                                           \
-        kv_->value.type = OTLP_ANY_DOUBLE;                                                              \
-        kv_->value.u.f64 = (v);                                                             \
+#define KV_D(kv, k, v)                                                                             \
+    do {                                                                                           \
+        otlp_kv_t *kv_ = (kv); /* (kv) is often &arr[i++]: evaluate it once */                     \
+        kv_->key = SLICE_LIT(k);                                                                   \
+        kv_->value.type = OTLP_ANY_DOUBLE;                                                         \
+        kv_->value.u.f64 = (v);                                                                    \
     } while (0)
 
 /* printf into arena memory; an empty slice when the arena is full (the caller checks
@@ -496,8 +529,7 @@ static slice_t lg_path(struct lg_tctx *c, const char *route, const char *product
     return lg_fmt(c->a, &c->oom, "%s", out);
 }
 
-static otlp_span_t *lg_new_span(struct lg_tctx *c, int pod, size_t parent, int kind,
-                                size_t *idx)
+static otlp_span_t *lg_new_span(struct lg_tctx *c, int pod, size_t parent, int kind, size_t *idx)
 {
     /* cap is n + max_trace_spans, so a trace in progress always fits */
     size_t i = c->n++;
@@ -1034,12 +1066,11 @@ static const struct lg_sev {
     int number;
     const char *text;
     double weight;
-} lg_sevs[] = {{5, "DEBUG", 10}, {9, "INFO", 70}, {13, "WARN", 12}, {17, "ERROR", 7.5},
-               {21, "FATAL", 0.5}};
+} lg_sevs[] = {
+    {5, "DEBUG", 10}, {9, "INFO", 70}, {13, "WARN", 12}, {17, "ERROR", 7.5}, {21, "FATAL", 0.5}};
 #define LG_NSEVS (sizeof(lg_sevs) / sizeof(lg_sevs[0]))
 
-static slice_t lg_log_body(lggen_t *g, arena_t *a, int sev, const struct lg_inst *in,
-                           int *oom)
+static slice_t lg_log_body(lggen_t *g, arena_t *a, int sev, const struct lg_inst *in, int *oom)
 {
     lgrand_t *r = &g->r;
     const char *product = lg_products[lgrand_below(r, LG_NPRODUCTS)];
@@ -1060,14 +1091,13 @@ static slice_t lg_log_body(lggen_t *g, arena_t *a, int sev, const struct lg_inst
         }
         case 1:
             return lg_fmt(a, oom, "order placed order_id=%08x-%04x items=%u total=%.2f USD",
-                          (unsigned)lgrand_u64(r), lgrand_below(r, 65536),
-                          1 + lgrand_below(r, 6), lgrand_lognormal(r, 60, 0.8));
+                          (unsigned)lgrand_u64(r), lgrand_below(r, 65536), 1 + lgrand_below(r, 6),
+                          lgrand_lognormal(r, 60, 0.8));
         case 2:
             return lg_fmt(a, oom, "cart updated user=%u product=%s quantity=%u", user, product,
                           1 + lgrand_below(r, 5));
         default:
-            return lg_fmt(a, oom, "served %u ads for context=%s", 1 + lgrand_below(r, 3),
-                          product);
+            return lg_fmt(a, oom, "served %u ads for context=%s", 1 + lgrand_below(r, 3), product);
         }
     case 13:
         if (lgrand_chance(r, 0.5))
@@ -1329,8 +1359,7 @@ static int lg_collect(enum otlp_signal sig, const void *model, struct lg_collect
                     const otlp_metric_t *mt = &sm->metrics[k];
                     if (mt->type == OTLP_METRIC_HISTOGRAM) {
                         for (size_t p = 0; p < mt->points.histogram.n; p++)
-                            if ((rc = lg_collect_attr_uid(c, &mt->points.histogram.v[p].attrs)) <
-                                0)
+                            if ((rc = lg_collect_attr_uid(c, &mt->points.histogram.v[p].attrs)) < 0)
                                 return rc;
                     } else if (mt->type == OTLP_METRIC_GAUGE || mt->type == OTLP_METRIC_SUM) {
                         for (size_t p = 0; p < mt->points.number.n; p++)

@@ -44,13 +44,13 @@
 
 enum lggen_encoding { LGGEN_PROTOBUF = 0, LGGEN_JSON = 1 };
 
-#define LGGEN_POOL 16                      /* templates per signal */
-#define LGGEN_MAX_USES 64                  /* uses of a template before it is rebuilt */
-#define LGGEN_MAX_AGE_NS 1000000000ull     /* ... or after this age (fresh timestamps) */
-#define LGGEN_MAX_BATCH 100000             /* items per request */
-#define LGGEN_MAX_BODY (64u << 20)         /* cap on one encoded request */
-#define LGGEN_ERROR_RATE 0.05              /* share of spans with status ERROR */
-#define LGGEN_ID_KEY "loadgen.id"          /* attribute carrying a log/metric item's id */
+#define LGGEN_POOL 16                  /* templates per signal */
+#define LGGEN_MAX_USES 64              /* uses of a template before it is rebuilt */
+#define LGGEN_MAX_AGE_NS 1000000000ull /* ... or after this age (fresh timestamps) */
+#define LGGEN_MAX_BATCH 100000         /* items per request */
+#define LGGEN_MAX_BODY (64u << 20)     /* cap on one encoded request */
+#define LGGEN_ERROR_RATE 0.05          /* share of spans with status ERROR */
+#define LGGEN_ID_KEY "loadgen.id"      /* attribute carrying a log/metric item's id */
 
 typedef struct lggen lggen_t;
 
@@ -71,9 +71,9 @@ int lggen_logs(lggen_t *g, arena_t *a, size_t n, uint64_t now_ns, otlp_logs_t *o
 
 /*
  * Produce the next request body of signal `sig` with `n` items: its bytes are appended
- * to `body` (not cleared: a caller may put a frame prefix first), and, when `acks` is not NULL, one ack-log line per item
- * (see above; each ending in '\n') is appended to `acks`. `now_ns` is the wall clock.
- * Returns the number of items (n) or ORASI_ENOMEM / ORASI_ETOOBIG (body cap) /
+ * to `body` (not cleared: a caller may put a frame prefix first), and, when `acks` is not NULL, one
+ * ack-log line per item (see above; each ending in '\n') is appended to `acks`. `now_ns` is the
+ * wall clock. Returns the number of items (n) or ORASI_ENOMEM / ORASI_ETOOBIG (body cap) /
  * ORASI_EINTERNAL (the encoder's output could not be re-stamped: a bug, reported loudly).
  */
 int lggen_next(lggen_t *g, enum otlp_signal sig, size_t n, uint64_t now_ns, buf_t *body,

@@ -158,7 +158,7 @@ static void test_hist_quantiles(void **state)
     }
     assert_int_equal(lghist_quantile(h, 1.0), 100000);
     /* bucket bounds are monotonic and every value lands in a bucket whose range holds it */
-    uint64_t probes[] = {0, 1, 127, 128, 129, 255, 256, 1000, 123456789, UINT64_MAX / 3,
+    uint64_t probes[] = {0,         1, 127, 128, 129, 255, 256, 1000, 123456789, UINT64_MAX / 3,
                          UINT64_MAX};
     for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
         unsigned b = lghist_index(probes[i]);
@@ -217,11 +217,19 @@ static void test_trace_structure_and_errors(void **state)
         for (size_t i = 0; i < t.n_resource_spans; i++) {
             const otlp_resource_spans_t *rs = &t.resource_spans[i];
             /* the resource attributes real SDKs and the k8s processor put there */
-            const char *want[] = {"service.name", "service.version", "service.instance.id",
-                                  "telemetry.sdk.name", "telemetry.sdk.language",
-                                  "telemetry.sdk.version", "host.name", "os.type",
-                                  "process.pid", "process.runtime.name", "k8s.pod.name",
-                                  "k8s.namespace.name", "deployment.environment"};
+            const char *want[] = {"service.name",
+                                  "service.version",
+                                  "service.instance.id",
+                                  "telemetry.sdk.name",
+                                  "telemetry.sdk.language",
+                                  "telemetry.sdk.version",
+                                  "host.name",
+                                  "os.type",
+                                  "process.pid",
+                                  "process.runtime.name",
+                                  "k8s.pod.name",
+                                  "k8s.namespace.name",
+                                  "deployment.environment"};
             for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++)
                 assert_true(has_attr(&rs->resource.attrs, want[w]));
             slice_t svc = attr(&rs->resource.attrs, "service.name");
@@ -285,8 +293,7 @@ static void test_trace_structure_and_errors(void **state)
             } else {
                 /* CLIENT (HTTP or database) and INTERNAL spans run inside a SERVER span of
                  * their own service */
-                assert_true(s->kind == OTLP_SPAN_KIND_CLIENT ||
-                            s->kind == OTLP_SPAN_KIND_INTERNAL);
+                assert_true(s->kind == OTLP_SPAN_KIND_CLIENT || s->kind == OTLP_SPAN_KIND_INTERNAL);
                 assert_int_equal(p->s->kind, OTLP_SPAN_KIND_SERVER);
                 assert_true(slice_eq(p->service, all[i].service));
             }
@@ -463,8 +470,7 @@ static void check_requests(enum lggen_encoding enc)
                 buf_clear(&acks);
                 buf_clear(&want);
                 assert_int_equal(
-                    lggen_next(g, (enum otlp_signal)sig, n, clock_wall_ns(), &body, &acks),
-                    (int)n);
+                    lggen_next(g, (enum otlp_signal)sig, n, clock_wall_ns(), &body, &acks), (int)n);
                 arena_reset(a);
                 union {
                     otlp_traces_t t;
@@ -636,7 +642,6 @@ static void test_parse_partial(void **state)
     buf_free(&b);
 }
 
-
 /* The HTTP/1.1 response parser, table-driven: complete, incomplete and malformed heads
  * and bodies, with Content-Length and chunked framing. */
 static void test_http_response_parser(void **state)
@@ -652,8 +657,7 @@ static void test_http_response_parser(void **state)
         {"HTTP/1.1 204 No Content\r\n\r\n", 1, 204, 0, "", 0},
         {"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", 1, 200, 0, "{}", 0},
         {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 2", 1, 200, 0, "{}", 40},
-        {"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 1, 503, 1, "",
-         0},
+        {"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 1, 503, 1, "", 0},
         {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n"
          "\r\n",
          1, 200, 0, "abcde", 0},

@@ -65,8 +65,8 @@ static void ids_of(enum otlp_signal sig, const void *model, buf_t *out)
         for (size_t i = 0; i < l->n_resource_logs; i++)
             for (size_t j = 0; j < l->resource_logs[i].n_scope_logs; j++)
                 for (size_t k = 0; k < l->resource_logs[i].scope_logs[j].n_log_records; k++) {
-                    slice_t id = l->resource_logs[i].scope_logs[j].log_records[k].attrs.v[0]
-                                     .value.u.str;
+                    slice_t id =
+                        l->resource_logs[i].scope_logs[j].log_records[k].attrs.v[0].value.u.str;
                     buf_append(out, id.p, id.len);
                     buf_append_byte(out, '\n');
                 }
@@ -290,7 +290,7 @@ static int h2s_on_header(nghttp2_session *ses, const nghttp2_frame *f, const uin
 {
     struct h2s *h = ud;
     if (nl == 5 && memcmp(name, ":path", 5) == 0)
-        h->sig = memmem(value, vl, "trace", 5)    ? OTLP_TRACES
+        h->sig = memmem(value, vl, "trace", 5)     ? OTLP_TRACES
                  : memmem(value, vl, "metrics", 7) ? OTLP_METRICS
                                                    : OTLP_LOGS;
     if (nl == 13 && memcmp(name, "x-scope-orgid", 13) == 0 && h->s->want_tenant &&
@@ -307,8 +307,8 @@ static int h2s_on_data(nghttp2_session *ses, uint8_t flags, int32_t id, const ui
     return 0;
 }
 
-static ssize_t h2s_read(nghttp2_session *ses, int32_t id, uint8_t *out, size_t len,
-                        uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t h2s_read(nghttp2_session *ses, int32_t id, uint8_t *out, size_t len, uint32_t *flags,
+                        nghttp2_data_source *src, void *ud)
 {
     struct h2s *h = ud;
     size_t n = h->resp.len - h->resp_off < len ? h->resp.len - h->resp_off : len;
@@ -347,8 +347,8 @@ static int h2s_on_frame(nghttp2_session *ses, const nghttp2_frame *f, void *ud)
     }
     buf_t msg;
     buf_init(&msg, 4096);
-    otlp_pb_encode_export_response(h->sig, rej, v == V_PARTIAL ? SLICE_LIT("two bad")
-                                                               : SLICE_LIT(""), &msg);
+    otlp_pb_encode_export_response(h->sig, rej,
+                                   v == V_PARTIAL ? SLICE_LIT("two bad") : SLICE_LIT(""), &msg);
     buf_clear(&h->resp);
     uint8_t pre[5] = {0, 0, 0, (uint8_t)(msg.len >> 8), (uint8_t)msg.len};
     buf_append(&h->resp, pre, 5);
@@ -447,7 +447,8 @@ static void srv_stop(struct srv *s)
     __atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
     /* wake accept() with one last connection */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)s->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     connect(fd, (struct sockaddr *)&a, sizeof(a));
     pthread_join(s->tid, NULL);
@@ -532,11 +533,13 @@ static void run_against(enum lgclient_proto proto)
     srv_stop(&s);
     print_message("%s: sent %llu acked %llu failed %llu partial %llu items acked %llu; server "
                   "requests %ld ok items %ld refused %ld partial %ld closes %ld\n",
-                  proto == LGCLIENT_GRPC ? "grpc" : proto == LGCLIENT_HTTP_JSON ? "json" : "pb",
+                  proto == LGCLIENT_GRPC        ? "grpc"
+                  : proto == LGCLIENT_HTTP_JSON ? "json"
+                                                : "pb",
                   (unsigned long long)st->req_sent, (unsigned long long)st->req_acked,
                   (unsigned long long)st->req_failed, (unsigned long long)st->req_partial,
-                  (unsigned long long)st->items_acked, s.requests, s.ok_items, s.refused,
-                  s.partial, s.closes);
+                  (unsigned long long)st->items_acked, s.requests, s.ok_items, s.refused, s.partial,
+                  s.closes);
     /* every request was answered, and the two sides agree on every count */
     assert_true(st->req_sent > 20);
     assert_int_equal(st->req_sent, s.requests);
