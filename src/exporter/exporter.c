@@ -1079,6 +1079,10 @@ exp_client_t *exp_client_create(loop_t *loop, const exp_config_t *cfg, char *err
         goto oom;
     cl->cfg.url = cl->url;
     cl->cfg.tenant_header = cl->tenant_header;
+    /* grpc-encoding zstd is not in the gRPC core set (Orasi's own server takes identity and
+     * gzip): gzip it is on gRPC */
+    if (cl->cfg.protocol == EXP_GRPC && cl->cfg.compression == EXP_COMP_ZSTD)
+        cl->cfg.compression = EXP_COMP_GZIP;
     if (exp_parse_url(cl->url, host, sizeof(host), port, sizeof(port), cl->base,
                       sizeof(cl->base))) {
         snprintf(err, errlen, "exporter: '%s' is not an http://host:port[/path] URL", cl->url);

@@ -37,6 +37,8 @@
 #include <stdint.h>
 
 enum exp_protocol { EXP_HTTP_PROTOBUF = 0, EXP_GRPC };
+/* zstd is sent as Content-Encoding on HTTP; on gRPC it falls back to gzip (grpc-encoding
+ * zstd is not in the gRPC core set). */
 enum exp_compression { EXP_COMP_NONE = 0, EXP_COMP_GZIP, EXP_COMP_ZSTD };
 enum exp_outcome { EXP_OK = 0, EXP_RETRY, EXP_PERMANENT, EXP_CONFLICT };
 
