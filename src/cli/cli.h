@@ -16,6 +16,7 @@ int cmd_config(int argc, char **argv);       /* cli/run.c */
 int cmd_loadgen(int argc, char **argv);      /* cli/loadgen.c */
 int cmd_bench_decode(int argc, char **argv); /* cli/bench.c */
 int cmd_query(int argc, char **argv);        /* cli/query.c */
+int cmd_bench_query(int argc, char **argv);  /* cli/query.c */
 /* Print the usage text of a command. */
 void cli_usage_of(const char *name, FILE *f);
 

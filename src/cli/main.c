@@ -81,6 +81,14 @@ static const struct cli_command commands[] = {
      "Exit status: 0 on success, 1 on a SQL error (the message is DuckDB's) or when the\n"
      "server cannot be reached, 2 on a usage error.\n",
      cmd_query},
+    {"bench-query", "SQL benchmark: generate a lake, time queries vs plain DuckDB",
+     "usage: orasi bench-query --data-dir D --trace-ids FILE\n"
+     "                         [--generate-spans N [--hours 24] [--files-per-hour 4]] [--reps 20]\n"
+     "With --generate-spans, writes a lake of N spans (and N/10 logs) over the last hours\n"
+     "and the ids of some traces to FILE; without, times the benchmark queries through the\n"
+     "SQL engine and through plain DuckDB over the same files (one JSON line each).\n"
+     "Used by bench/query_bench.sh.\n",
+     cmd_bench_query},
     {"bench-decode", "micro-benchmark of the OTLP protobuf decoder on a realistic request",
      "usage: orasi bench-decode [ITERATIONS]\n", cmd_bench_decode},
     {"help", "show help for a command", "usage: orasi help [COMMAND]\n", cmd_help},

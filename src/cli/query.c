@@ -12,10 +12,16 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "lake/lake.h"
 #include "otlp/json.h"
+#include "sql/sql.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,5 +416,389 @@ out:
     buf_free(&text);
     buf_free(&req);
     buf_free(&resp);
+    return rc;
+}
+
+/* ---- `orasi bench-query`: the SQL benchmark (bench/query_bench.sh) ----------------------
+ *
+ *   orasi bench-query --data-dir D --generate-spans N [--hours 24] [--files-per-hour 4]
+ *       writes a lake of N spans (9 services, ~40 routes, 2 % errors, heavy-tailed
+ *       durations) spread evenly over the last `hours`, plus N/10 log records (5 %
+ *       ERROR), through the lake itself (lake_append_* + flushes): files and catalog are
+ *       what `orasi run` would have written.
+ *   orasi bench-query --data-dir D [--reps 20]
+ *       runs the four queries of the issue through the SQL engine (in process) and the
+ *       same SQL in a plain DuckDB over read_parquet of the glob "<lake>/tenant=default/
+ *       signal=S/<any depth>/<any>.parquet" with hive_partitioning=true; prints one JSON
+ *       object per query and engine with p50/p99 latency (ms) and files. */
+
+#define BQ_SERVICES 9
+static const char *const bq_services[BQ_SERVICES] = {
+    "frontend", "cart", "checkout", "payment", "shipping",
+    "email", "currency", "product-catalog", "recommendation"};
+static const char *const bq_verbs[] = {"GET", "POST", "PUT", "DELETE"};
+
+static uint64_t bq_rand(uint64_t *s)
+{
+    /* splitmix64: fast, deterministic */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double bq_unit(uint64_t *s)
+{
+    return (double)(bq_rand(s) >> 11) / 9007199254740992.0;
+}
+
+/* One batch of `n` spans of one service at times t0 + i*step (ns). */
+static int bq_spans(lake_t *l, arena_t *a, uint64_t *seed, int svc, size_t n, uint64_t t0,
+                    uint64_t step, char (*saved)[33], size_t *nsaved, size_t maxsaved)
+{
+    otlp_resource_spans_t *rs = arena_calloc(a, sizeof(*rs));
+    otlp_scope_spans_t *ss = arena_calloc(a, sizeof(*ss));
+    otlp_kv_t *rk = arena_calloc(a, 2 * sizeof(*rk));
+    otlp_span_t *sp = arena_calloc(a, n * sizeof(*sp));
+    otlp_kv_t *at = arena_calloc(a, 3 * n * sizeof(*at));
+    char *routes = arena_alloc(a, n * 48);
+    if (!rs || !ss || !rk || !sp || !at || !routes)
+        return ORASI_ENOMEM;
+    rk[0] = (otlp_kv_t){slice_cstr("service.name"), {.type = OTLP_ANY_STRING}};
+    rk[0].value.u.str = slice_cstr(bq_services[svc]);
+    rk[1] = (otlp_kv_t){slice_cstr("host.name"), {.type = OTLP_ANY_STRING}};
+    rk[1].value.u.str = slice_cstr("node-1");
+    rs->resource.attrs = (otlp_attrs_t){rk, 2};
+    rs->scope_spans = ss;
+    rs->n_scope_spans = 1;
+    ss->scope.name = slice_cstr("bench");
+    ss->spans = sp;
+    ss->n_spans = n;
+    for (size_t i = 0; i < n; i++) {
+        otlp_span_t *s = &sp[i];
+        uint64_t r = bq_rand(seed), r2 = bq_rand(seed);
+        s->trace_id.len = 16;
+        memcpy(s->trace_id.id, &r, 8);
+        memcpy(s->trace_id.id + 8, &r2, 8);
+        s->span_id.len = 8;
+        uint64_t r3 = bq_rand(seed);
+        memcpy(s->span_id.id, &r3, 8);
+        int route = (int)(r3 % 5);
+        char *rt = routes + i * 48;
+        int k = snprintf(rt, 48, "%s /api/%s/%d", bq_verbs[route % 4], bq_services[svc], route);
+        s->name = slice_make(rt, (size_t)k);
+        s->kind = OTLP_SPAN_KIND_SERVER;
+        /* heavy tail: log-normal-ish, median ~20 ms, p99 ~ 0.5 s */
+        double u = bq_unit(seed);
+        double ms = 20.0 * exp(1.4 * (u < 1e-12 ? -7 : sqrt(-2 * log(u))) *
+                               cos(6.283185307 * bq_unit(seed)));
+        uint64_t dur = (uint64_t)(ms * 1e6) + 1000;
+        s->start_time_unix_nano = t0 + i * step;
+        s->end_time_unix_nano = s->start_time_unix_nano + dur;
+        int err = bq_rand(seed) % 50 == 0;
+        s->status.code = err ? OTLP_STATUS_ERROR : OTLP_STATUS_OK;
+        at[3 * i] = (otlp_kv_t){slice_cstr("http.method"), {.type = OTLP_ANY_STRING}};
+        at[3 * i].value.u.str = slice_cstr(bq_verbs[route % 4]);
+        at[3 * i + 1] = (otlp_kv_t){slice_cstr("http.status_code"), {.type = OTLP_ANY_INT}};
+        at[3 * i + 1].value.u.i64 = err ? 500 : 200;
+        at[3 * i + 2] = (otlp_kv_t){slice_cstr("http.route"), {.type = OTLP_ANY_STRING}};
+        at[3 * i + 2].value.u.str = s->name;
+        s->attrs = (otlp_attrs_t){&at[3 * i], 3};
+        if (*nsaved < maxsaved && r % 100003 == 7) {
+            for (int b = 0; b < 16; b++)
+                snprintf(saved[*nsaved] + 2 * b, 3, "%02x", s->trace_id.id[b]);
+            (*nsaved)++;
+        }
+    }
+    otlp_traces_t t = {.resource_spans = rs, .n_resource_spans = 1, .n_items = n};
+    return lake_append_traces(l, slice_cstr("default"), &t, 0);
+}
+
+static int bq_logs(lake_t *l, arena_t *a, uint64_t *seed, int svc, size_t n, uint64_t t0,
+                   uint64_t step)
+{
+    static const char *const msgs[] = {"request served", "cache miss", "upstream timeout after 5s",
+                                       "payment declined", "retrying connection"};
+    otlp_resource_logs_t *rl = arena_calloc(a, sizeof(*rl));
+    otlp_scope_logs_t *sl = arena_calloc(a, sizeof(*sl));
+    otlp_kv_t *rk = arena_calloc(a, sizeof(*rk));
+    otlp_log_record_t *lr = arena_calloc(a, n * sizeof(*lr));
+    if (!rl || !sl || !rk || !lr)
+        return ORASI_ENOMEM;
+    rk[0] = (otlp_kv_t){slice_cstr("service.name"), {.type = OTLP_ANY_STRING}};
+    rk[0].value.u.str = slice_cstr(bq_services[svc]);
+    rl->resource.attrs = (otlp_attrs_t){rk, 1};
+    rl->scope_logs = sl;
+    rl->n_scope_logs = 1;
+    sl->log_records = lr;
+    sl->n_log_records = n;
+    for (size_t i = 0; i < n; i++) {
+        int err = bq_rand(seed) % 20 == 0;
+        lr[i].time_unix_nano = t0 + i * step;
+        lr[i].severity_number = err ? 17 : 9;
+        lr[i].severity_text = slice_cstr(err ? "ERROR" : "INFO");
+        lr[i].body.type = OTLP_ANY_STRING;
+        lr[i].body.u.str = slice_cstr(msgs[err ? 2 + bq_rand(seed) % 3 : bq_rand(seed) % 2]);
+    }
+    otlp_logs_t m = {.resource_logs = rl, .n_resource_logs = 1, .n_items = n};
+    return lake_append_logs(l, slice_cstr("default"), &m, 0);
+}
+
+static int bq_generate(lake_t *l, uint64_t spans, int hours, int files_per_hour, FILE *ids_out)
+{
+    arena_t *a = arena_create(4 << 20, 0);
+    uint64_t seed = 12345, hour_ns = 3600ull * 1000000000ull;
+    uint64_t now = clock_wall_ns(), start = now - (uint64_t)hours * hour_ns;
+    uint64_t per_hour = spans / (uint64_t)hours, per_file = per_hour / (uint64_t)files_per_hour;
+    char saved[64][33];
+    size_t nsaved = 0;
+    int rc = 0;
+    if (!a)
+        return ORASI_ENOMEM;
+    if (per_file == 0)
+        per_file = 1;
+    for (int h = 0; h < hours && !rc; h++) {
+        for (int f = 0; f < files_per_hour && !rc; f++) {
+            uint64_t t0 = start + (uint64_t)h * hour_ns + (uint64_t)f * (hour_ns / (uint64_t)files_per_hour);
+            uint64_t span_step = (hour_ns / (uint64_t)files_per_hour) / per_file;
+            for (uint64_t done = 0; done < per_file && !rc;) {
+                size_t n = per_file - done > 4000 ? 4000 : (size_t)(per_file - done);
+                int svc = (int)(bq_rand(&seed) % BQ_SERVICES);
+                rc = bq_spans(l, a, &seed, svc, n, t0 + done * span_step, span_step, saved,
+                              &nsaved, h >= hours / 2 ? 64 : 0);
+                if (!rc && n >= 10)
+                    rc = bq_logs(l, a, &seed, svc, n / 10, t0 + done * span_step, span_step * 10);
+                arena_reset(a);
+                done += n;
+            }
+            if (!rc)
+                rc = lake_flush(l, 0);
+        }
+        if (!rc && ((h + 1) % 6 == 0 || h + 1 == hours))
+            fprintf(stderr, "bench-query: %d of %d hours written\n", h + 1, hours);
+    }
+    for (size_t i = 0; i < nsaved; i++)
+        fprintf(ids_out, "%s\n", saved[i]);
+    arena_destroy(a);
+    return rc;
+}
+
+static int bq_cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double bq_pct(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof(*v), bq_cmp);
+    size_t i = (size_t)ceil(p * (double)n) - 1;
+    return v[i < n ? i : n - 1];
+}
+
+/* Plain DuckDB over the globbed files, with the same views (timestamps as TIMESTAMPTZ so
+ * the same SQL binds). */
+static int bq_plain_open(const char *root, duckdb_database *db, duckdb_connection *con,
+                         uint64_t *files)
+{
+    char q[4096];
+    if (duckdb_open(NULL, db) != DuckDBSuccess || duckdb_connect(*db, con) != DuckDBSuccess)
+        return ORASI_EINTERNAL;
+    static const char *const sigs[] = {"traces", "logs"};
+    duckdb_result r;
+    snprintf(q, sizeof(q), "SET TimeZone='UTC'");
+    duckdb_query(*con, q, NULL);
+    for (int i = 0; i < 2; i++) {
+        snprintf(q, sizeof(q),
+                 "CREATE VIEW %s AS SELECT * REPLACE (CAST(\"Timestamp\" AS TIMESTAMPTZ) AS "
+                 "\"Timestamp\") FROM read_parquet('%s/tenant=default/signal=%s/**/*.parquet', "
+                 "hive_partitioning=true)",
+                 sigs[i], root, sigs[i]);
+        if (duckdb_query(*con, q, &r) != DuckDBSuccess) {
+            fprintf(stderr, "bench-query: %s\n", duckdb_result_error(&r));
+            duckdb_destroy_result(&r);
+            return ORASI_EINTERNAL;
+        }
+        duckdb_destroy_result(&r);
+        snprintf(q, sizeof(q), "SELECT count(*) FROM glob('%s/tenant=default/signal=%s/**/*.parquet')",
+                 root, sigs[i]);
+        if (duckdb_query(*con, q, &r) == DuckDBSuccess)
+            files[i] = (uint64_t)duckdb_value_int64(&r, 0, 0);
+        duckdb_destroy_result(&r);
+    }
+    return 0;
+}
+
+int cmd_bench_query(int argc, char **argv)
+{
+    const char *dir = NULL, *ids_path = NULL;
+    uint64_t gen = 0;
+    int hours = 24, fph = 4, reps = 20;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 >= argc) {
+            fprintf(stderr, "orasi bench-query: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (strcmp(argv[i], "--data-dir") == 0)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--generate-spans") == 0)
+            gen = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--hours") == 0)
+            hours = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--files-per-hour") == 0)
+            fph = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--reps") == 0)
+            reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--trace-ids") == 0)
+            ids_path = argv[++i];
+        else {
+            fprintf(stderr, "orasi bench-query: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir || hours < 1 || fph < 1 || reps < 1 || !ids_path) {
+        fprintf(stderr, "usage: orasi bench-query --data-dir D --trace-ids FILE "
+                        "[--generate-spans N [--hours 24] [--files-per-hour 4]] [--reps 20]\n");
+        return 2;
+    }
+    log_set_level(LOG_WARN);
+    struct lake_options lo;
+    lake_options_default(&lo);
+    lo.data_dir = dir;
+    lo.flush_interval = 3600ull * 1000000000ull;
+    lo.flush_rows = 100000000;
+    lo.flush_bytes = 0;
+    lo.compaction = 0;
+    lo.retention_traces = lo.retention_logs = lo.retention_metrics = 0;
+    lo.maintenance_interval = 3600ull * 1000000000ull;
+    char err[4096];
+    lake_t *l = NULL;
+    sql_engine_t *e = NULL;
+    duckdb_database pdb = NULL;
+    duckdb_connection pcon = NULL;
+    int rc = lake_open(&lo, &l, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "orasi bench-query: %s\n", err);
+        return 1;
+    }
+    if (gen) {
+        FILE *f = fopen(ids_path, "w");
+        uint64_t t0 = clock_mono_ns();
+        rc = f ? bq_generate(l, gen, hours, fph, f) : ORASI_EIO;
+        if (f)
+            fclose(f);
+        uint64_t files = 0, rows = 0, bytes = 0;
+        catalog_totals(lake_catalog(l), &files, &rows, &bytes);
+        printf("{\"generated_spans\":%llu,\"files\":%llu,\"rows\":%llu,\"bytes\":%llu,\"seconds\":%.1f}\n",
+               (unsigned long long)gen, (unsigned long long)files, (unsigned long long)rows,
+               (unsigned long long)bytes, (double)(clock_mono_ns() - t0) / 1e9);
+        lake_close(l);
+        return rc ? 1 : 0;
+    }
+    char ids[64][40];
+    size_t nids = 0;
+    FILE *f = fopen(ids_path, "r");
+    while (f && nids < 64 && fgets(ids[nids], sizeof(ids[nids]), f))
+        if (strlen(ids[nids]) >= 32)
+            ids[nids++][32] = 0;
+    if (f)
+        fclose(f);
+    if (!nids) {
+        fprintf(stderr, "orasi bench-query: no trace ids in %s\n", ids_path);
+        lake_close(l);
+        return 1;
+    }
+    struct sql_options so;
+    sql_options_default(&so);
+    so.max_rows = 100000;
+    if (sql_engine_create(&so, l, &e, err, sizeof(err)) != 0) {
+        fprintf(stderr, "orasi bench-query: %s\n", err);
+        lake_close(l);
+        return 1;
+    }
+    uint64_t plain_files[2] = {0, 0};
+    char root[4096];
+    if (!realpath(lake_root(l), root) || bq_plain_open(root, &pdb, &pcon, plain_files) != 0) {
+        fprintf(stderr, "orasi bench-query: cannot open plain DuckDB\n");
+        rc = 1;
+        goto out;
+    }
+    struct {
+        const char *name, *sql;
+        int sig; /* index into plain_files */
+    } qs[] = {
+        {"RED per service, last hour",
+         "SELECT ServiceName, count(*) AS requests, count(*) FILTER (WHERE StatusCode = 'Error') "
+         "AS errors, quantile_cont(Duration, 0.5) AS p50, quantile_cont(Duration, 0.99) AS p99 "
+         "FROM traces WHERE Timestamp > now() - INTERVAL 1 HOUR AND SpanKind = 'Server' "
+         "GROUP BY 1 ORDER BY 1", 0},
+        {"p99 per route, last day",
+         "SELECT SpanName, quantile_cont(Duration, 0.99) AS p99 FROM traces WHERE Timestamp > "
+         "now() - INTERVAL 1 DAY GROUP BY 1 ORDER BY 2 DESC", 0},
+        {"error-log search, last 6 hours",
+         "SELECT Timestamp, ServiceName, Body FROM logs WHERE Timestamp > now() - INTERVAL 6 HOUR "
+         "AND SeverityText = 'ERROR' AND Body LIKE '%timeout%' ORDER BY Timestamp DESC LIMIT 100", 1},
+        {"trace by id", NULL, 0},
+    };
+    for (size_t qi = 0; qi < sizeof(qs) / sizeof(qs[0]); qi++) {
+        for (int engine = 0; engine < 2; engine++) {
+            double *lat = orasi_calloc((size_t)reps, sizeof(double));
+            uint64_t files = 0, rows = 0;
+            int ok = 1;
+            if (!lat) {
+                rc = 1;
+                goto out;
+            }
+            for (int r = -1; r < reps && ok; r++) { /* r = -1: warm-up */
+                char sql[512];
+                if (qs[qi].sql)
+                    snprintf(sql, sizeof(sql), "%s", qs[qi].sql);
+                else
+                    snprintf(sql, sizeof(sql), "SELECT * FROM traces WHERE TraceId = '%s'",
+                             ids[(size_t)(r + 1) % nids]);
+                uint64_t t0 = clock_mono_ns();
+                if (engine == 0) {
+                    buf_t out;
+                    struct sql_stats st;
+                    buf_init(&out, (64u << 20) + (64u << 10));
+                    ok = sql_query(e, "default", sql, strlen(sql), SQL_FORMAT_JSON, &out, &st, err,
+                                   sizeof(err)) == 0;
+                    if (!ok)
+                        fprintf(stderr, "bench-query: %s: %s\n", qs[qi].name, err);
+                    files = st.files_scanned;
+                    rows = st.rows;
+                    buf_free(&out);
+                } else {
+                    duckdb_result res;
+                    ok = duckdb_query(pcon, sql, &res) == DuckDBSuccess;
+                    if (!ok)
+                        fprintf(stderr, "bench-query: plain: %s\n", duckdb_result_error(&res));
+                    else
+                        rows = duckdb_row_count(&res);
+                    duckdb_destroy_result(&res);
+                    files = plain_files[qs[qi].sig];
+                }
+                if (r >= 0)
+                    lat[r] = (double)(clock_mono_ns() - t0) / 1e6;
+            }
+            if (ok)
+                printf("{\"query\":\"%s\",\"engine\":\"%s\",\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+                       "\"files\":%llu,\"rows\":%llu,\"reps\":%d}\n",
+                       qs[qi].name, engine == 0 ? "orasi" : "plain duckdb", bq_pct(lat, (size_t)reps, 0.5),
+                       bq_pct(lat, (size_t)reps, 0.99), (unsigned long long)files,
+                       (unsigned long long)rows, reps);
+            else
+                rc = 1;
+            fflush(stdout);
+            orasi_free(lat);
+        }
+    }
+out:
+    if (pcon)
+        duckdb_disconnect(&pcon);
+    if (pdb)
+        duckdb_close(&pdb);
+    sql_engine_destroy(e);
+    lake_close(l);
     return rc;
 }

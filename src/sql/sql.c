@@ -611,9 +611,14 @@ static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *fi
             if (!rc)
                 rc = sql_quote(b, path);
         }
+        /* union_by_name reads every file's schema while binding: only when the files do
+         * not all have the current schema version */
+        int mixed = 0;
+        for (size_t i = 0; i < files->n; i++)
+            mixed |= files->v[i].schema_version != s->schema_version;
         if (!rc)
-            rc = buf_append_str(b, "], hive_partitioning=false, union_by_name=true) "
-                                   "UNION ALL BY NAME ");
+            rc = buf_printf(b, "], hive_partitioning=false, union_by_name=%s) UNION ALL BY NAME ",
+                            mixed ? "true" : "false");
     }
     if (!rc)
         rc = buf_printf(b, "SELECT * FROM temp.main." SQL_HOT_PREFIX "%s)", name);
