@@ -516,7 +516,9 @@ static int lgc_h2_pump(struct lgclient *w, struct conn *c)
         }
         if (c->out_off == c->out.len)
             break;
-        ssize_t k = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
+        /* MSG_NOSIGNAL: a peer that closed must be an error here, not a SIGPIPE that
+         * kills whatever process embeds the client */
+        ssize_t k = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
         if (k < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
@@ -587,7 +589,8 @@ static int lgc_http_write(struct lgclient *w, struct conn *c)
             iov[n].iov_base = c->body.data + (c->wr_off - c->hdr_len);
             iov[n++].iov_len = total - c->wr_off;
         }
-        ssize_t k = writev(c->fd, iov, n);
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (k < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
@@ -866,7 +869,10 @@ static void lgc_on_readable(struct lgclient *w, struct conn *c)
             return;
         }
         if (rc == 1) {
-            if (c->closing || c->in.len) {
+            /* Reuse only a connection in step with us: not one the server wants closed,
+             * not one with extra bytes, not one that answered before taking the whole
+             * request (the rest of our body would be read as the next request). */
+            if (c->closing || c->in.len || c->wr_off < c->hdr_len + c->body.len) {
                 lgc_close(w, c, CLOSE_ORDERLY);
                 return;
             }

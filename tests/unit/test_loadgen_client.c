@@ -32,6 +32,7 @@
 
 struct srv {
     int lfd, port, grpc;
+    int early; /* HTTP: answer 413 right after the head, then drain the body */
     pthread_t tid;
     int stop;
     pthread_mutex_t mu;
@@ -196,6 +197,31 @@ static void *http_conn_main(void *arg)
         const char *cl = strstr(in, "Content-Length: ");
         assert_non_null(cl);
         size_t clen = strtoul(cl + 16, NULL, 10);
+        if (s->early) {
+            /* answer before reading the body, as a server refusing a too large request
+             * would, then read and drop the body to stay in step */
+            static const char r413[] =
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n";
+            if (write_full(fd, r413, sizeof(r413) - 1) < 0)
+                goto done;
+            pthread_mutex_lock(&s->mu);
+            s->requests++;
+            s->refused++;
+            pthread_mutex_unlock(&s->mu);
+            size_t left = clen, from_buf = have - hlen < clen ? have - hlen : clen;
+            memmove(in, in + hlen + from_buf, have - hlen - from_buf);
+            have -= hlen + from_buf;
+            left -= from_buf;
+            while (left > 0) {
+                size_t chunk = left < (1 << 16) ? left : (1 << 16);
+                ssize_t k =
+                    read(fd, in + have, chunk < (1 << 16) - have ? chunk : (1 << 16) - have);
+                if (k <= 0)
+                    goto done;
+                left -= (size_t)k;
+            }
+            continue;
+        }
         uint8_t *body = malloc(clen + 1);
         size_t from_buf = have - hlen < clen ? have - hlen : clen;
         memcpy(body, in + hlen, from_buf);
@@ -654,12 +680,46 @@ static void test_refused(void **state)
     lgclient_destroy(w);
 }
 
+/* A server that answers before it has read the body: the answer counts, and the
+ * connection is not reused with half a request in it (no garbage, no errors). */
+static void test_early_answer(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_start(&s, 0, NULL);
+    s.early = 1;
+    /* a small receive window so the client is still writing when the answer comes */
+    int small = 4096;
+    setsockopt(s.lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    lgclient_config_t c;
+    cfg_for(&c, &s, LGCLIENT_HTTP_PROTOBUF);
+    c.signals = LGCLIENT_SIG_TRACES;
+    c.batch = 20000; /* ~8.5 MB: more than the socket buffers take at once */
+    c.connections = 2;
+    c.duration_ns = 500000000ull;
+    lgclient_t *w = lgclient_create(&c);
+    assert_int_equal(lgclient_run(w), 0);
+    const lgclient_stats_t *st = lgclient_stats(w);
+    srv_stop(&s);
+    print_message("early answers: sent %llu, 413s %llu, server saw %ld\n",
+                  (unsigned long long)st->req_sent, (unsigned long long)st->http_status[413],
+                  s.requests);
+    assert_true(st->req_sent >= 2);
+    assert_int_equal(st->http_status[413], st->req_sent);
+    assert_int_equal(st->req_acked, 0);
+    assert_int_equal(st->req_failed, st->req_sent);
+    assert_int_equal(st->bad_responses + st->timeouts, 0);
+    assert_int_equal((uint64_t)s.requests, st->req_sent);
+    srv_free(&s);
+    lgclient_destroy(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_protobuf), cmocka_unit_test(test_http_json),
         cmocka_unit_test(test_grpc),          cmocka_unit_test(test_rate),
-        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_refused),       cmocka_unit_test(test_early_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
