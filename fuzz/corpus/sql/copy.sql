@@ -1,0 +1,1 @@
+COPY (SELECT * FROM traces) TO '/tmp/x.csv'

@@ -1,0 +1,1 @@
+SELECT t FROM traces t WHERE t.Timestamp BETWEEN '2020-01-01' AND now() OR Duration > 5 ORDER BY 1 LIMIT 3

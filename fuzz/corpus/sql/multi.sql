@@ -1,0 +1,1 @@
+SELECT * FROM read_parquet('/tmp/../etc/*'); SELECT 1

@@ -1,0 +1,1 @@
+SELECT ServiceName, count(*) FROM traces WHERE Timestamp > now() - INTERVAL 1 HOUR GROUP BY 1
