@@ -106,6 +106,15 @@ void breaker_failure(breaker_t *b, uint64_t now)
         breaker_open(b, now);
 }
 
+void breaker_down(breaker_t *b, uint64_t now)
+{
+    breaker_tick(b, now);
+    if (b->state == BREAKER_OPEN)
+        b->opened_at = now;
+    else
+        breaker_open(b, now);
+}
+
 void breaker_health(breaker_t *b, int ok, uint64_t now)
 {
     breaker_tick(b, now);

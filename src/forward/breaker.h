@@ -48,6 +48,9 @@ int breaker_allow(breaker_t *b, uint64_t now);
 int breaker_usable(const breaker_t *b, uint64_t now);
 void breaker_success(breaker_t *b, uint64_t now);
 void breaker_failure(breaker_t *b, uint64_t now);
+/* The upstream refused a connection: it is down, open now (no need to wait for more
+ * evidence: nothing listens there). */
+void breaker_down(breaker_t *b, uint64_t now);
 /* Result of an active health check. */
 void breaker_health(breaker_t *b, int ok, uint64_t now);
 const char *breaker_state_name(enum breaker_state s);

@@ -1287,7 +1287,9 @@ static void fwd_on_result(void *ud, const exp_result_t *r)
     default: {
         /* 429 / RESOURCE_EXHAUSTED are backpressure from a live upstream, not failures */
         int backpressure = r->http_status == 429 || r->grpc_status == 8;
-        if (!backpressure)
+        if (r->err == ORASI_EUNAVAILABLE && !r->in_doubt)
+            breaker_down(&m->br, now); /* connection refused */
+        else if (!backpressure)
             breaker_failure(&m->br, now);
         atomic_fetch_add(&f->st_retried, 1);
         metric_inc(f->m_retries);
@@ -1331,7 +1333,10 @@ static void fwd_on_health(void *ud, const exp_result_t *r)
     m->health_busy = 0;
     if (m->removed)
         return;
-    breaker_health(&m->br, r->outcome == EXP_OK, clock_mono_ns());
+    if (r->err == ORASI_EUNAVAILABLE)
+        breaker_down(&m->br, clock_mono_ns()); /* connection refused */
+    else
+        breaker_health(&m->br, r->outcome == EXP_OK, clock_mono_ns());
 }
 
 static void fwd_health(fwd_t *f, struct fwd_member *m, uint64_t now)
