@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "lake/lake.h"
 #include "otlp/json.h"
@@ -1037,6 +1038,37 @@ static void test_hot_columns(void **state)
     fx_close(&f);
 }
 
+/* A query over the threshold is logged at WARN with its SQL, time and files. */
+static void test_slow_log(void **state)
+{
+    (void)state;
+    struct sql_options o;
+    sql_options_default(&o);
+    o.slow_query_threshold = 1; /* ns: every query */
+    struct fx f;
+    fx_open(&f, &o);
+    char path[] = "/tmp/orasi-sql-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    log_set_fd(fd);
+    assert_int_equal(ask_int(&f, "t", "SELECT 7 -- \"quoted\"", NULL), 7);
+    log_set_fd(2);
+    char text[8192] = "";
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    if (!strstr(text, "\"level\":\"warn\""))
+        fprintf(stderr, "log: %s\n", text);
+    assert_non_null(strstr(text, "\"level\":\"warn\""));
+    assert_non_null(strstr(text, "slow query"));
+    assert_non_null(strstr(text, "\"sql\":\"SELECT 7 -- \\\"quoted\\\"\""));
+    assert_non_null(strstr(text, "\"files\":0"));
+    assert_non_null(strstr(text, "\"tenant\":\"t\""));
+    assert_non_null(strstr(text, "\"elapsed_ms\":"));
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1051,6 +1083,7 @@ int main(void)
         cmocka_unit_test(test_fresh_and_consistent),
         cmocka_unit_test(test_tenants_and_concurrency),
         cmocka_unit_test(test_hot_columns),
+        cmocka_unit_test(test_slow_log),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     metrics_shutdown();
