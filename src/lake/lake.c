@@ -22,6 +22,7 @@
 #include "core/metrics.h"
 #include "lake/bloom.h"
 #include "lake/flatten.h"
+#include "lake/lake_upload.h"
 #include "lake/parquet.h"
 
 #include <dirent.h>
@@ -44,6 +45,7 @@
 /* ---- options ------------------------------------------------------------------------------ */
 
 static const char *const wal_sync_choices[] = {"fsync", "os", "none", NULL};
+static const char *const store_choices[] = {"local", "s3", NULL};
 
 #define OPT(name, type, def, field, mn, mx, doc)                                              \
     {name, type, def, offsetof(struct lake_options, field), mn, mx, doc, NULL, 0}
@@ -85,6 +87,12 @@ const config_option_t lake_config_options[] = {
         "write-ahead log cap; past it clients get 429"),
     OPT("wal_segment_bytes", CONFIG_SIZE, "64MiB", wal_segment_bytes, 0, 0,
         "write-ahead log segment size"),
+    {"store", CONFIG_ENUM, "local", offsetof(struct lake_options, store), 0, 0,
+     "where published files also go: local (the lake directory only) or s3 (also uploaded "
+     "to the bucket of lake.s3, same Hive layout; the local copy stays as the query cache)",
+     store_choices, 0},
+    {"s3", CONFIG_SECTION, NULL, 0, 0, 0,
+     "S3-compatible object store for store: s3 (options: lake.s3)", NULL, 0},
     {0},
 };
 
@@ -108,6 +116,7 @@ void lake_options_default(struct lake_options *o)
     o->wal_sync = 0;
     o->wal_max_bytes = 1ull << 30;
     o->wal_segment_bytes = 64ull << 20;
+    objstore_s3_options_default(&o->s3);
 }
 
 /* ---- state ------------------------------------------------------------------------------------ */
@@ -156,6 +165,7 @@ struct lake {
     int stop, started_flusher, started_maint;
     int crash_point, crashed;
     pthread_t flusher, maint;
+    lake_upload_t *up; /* uploader to the object store (store: s3), else NULL */
 
     flatten_t fl;
     const char *cur_tenant;
@@ -712,6 +722,8 @@ static int flush_once(lake_t *l)
     pthread_cond_broadcast(&l->done);
     pthread_mutex_unlock(&l->mu);
     bufs_destroy(p);
+    if (nfiles)
+        lake_upload_kick(l->up); /* after the commit: the files are listed */
     metric_add(l->m.files, (double)nfiles);
     metric_add(l->m.bytes_written, (double)bytes);
     if (nfiles)
@@ -861,6 +873,8 @@ static int run_deletes(lake_t *l)
         l->st.files_unlinked++;
         pthread_mutex_unlock(&l->mu);
     }
+    if (n)
+        lake_upload_kick(l->up); /* their objects go too */
     catalog_strings_free(rel, n);
     return rc;
 }
@@ -1177,6 +1191,9 @@ int lake_open(const struct lake_options *o, lake_t **out, char *err, size_t errl
     l->applied_seq = l->published_seq;
     l->open_seq = l->published_seq;
     l->st.published_seq = l->published_seq;
+    if (l->o.store == 1 &&
+        (rc = lake_upload_open(l->root, dbpath, &l->o.s3, &l->up, err, errlen)))
+        goto fail;
     parquet_options_t po = {
         .threads = (int)l->o.duckdb_threads,
         .memory_limit = l->memory_limit,
@@ -1236,6 +1253,7 @@ void lake_close(lake_t *l)
         pthread_join(l->flusher, NULL);
     if (l->started_maint)
         pthread_join(l->maint, NULL);
+    lake_upload_close(l->up); /* uploads what is pending, up to s3.drain_timeout */
     bufs_destroy(l->bufs);
     bufs_destroy(l->pending);
     orasi_free(l->touch);
@@ -1288,21 +1306,34 @@ void lake_test_crash_point(lake_t *l, int where)
 }
 
 /* ---- unflushed rows for the SQL engine (see lake.h) ------------------------------------------
- * A generation is the count of completed flushes. Buffers are detached (pending) and freed
- * only by a flush, so while there is no pending set and the count is unchanged, every
- * active buffer seen under the lock is still alive and append-only: rows [0, n) never
- * change and may be copied chunk by chunk, re-taking the lock for each. */
+ * Buffers are detached (pending) and freed only by a flush, and a new pending set cannot
+ * start before the current one is dropped. So while the count of completed flushes and
+ * the pending pointer are what the snapshot saw, every active buffer seen under the lock
+ * is alive and append-only (rows [0, n) never change) and the pending buffers are alive
+ * and no longer written: both may be copied chunk by chunk, re-taking the lock for each. */
 
-static int hot_valid(const lake_t *l, uint64_t gen)
+static int hot_valid(const lake_t *l, const lake_hot_snap_t *s)
 {
-    return !l->pending && !l->stop && !l->crashed && l->st.flushes == gen;
+    return !l->stop && !l->crashed && l->st.flushes == s->gen &&
+           (const void *)l->pending == s->pending;
 }
 
-int lake_hot_begin(lake_t *l, uint64_t deadline_ns, uint64_t *gen)
+int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after,
+                   lake_hot_snap_t *snap)
 {
     int rc = 0;
     pthread_mutex_lock(&l->mu);
-    while (l->pending && !l->stop && !l->crashed) {
+    for (;;) {
+        if (l->stop || l->crashed) {
+            rc = ORASI_ECLOSED;
+            break;
+        }
+        /* wait while the pending set `after` saw committed is not dropped yet, or while a
+         * pending set exists whose commit could not be recognised (no new WAL seq) */
+        int wait = (after && after->pending && l->st.flushes == after->gen) ||
+                   (l->pending && l->pending_seq <= l->published_seq);
+        if (!wait)
+            break;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t now = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
@@ -1317,19 +1348,28 @@ int lake_hot_begin(lake_t *l, uint64_t deadline_ns, uint64_t *gen)
         ts.tv_nsec = (long)(until % NS_PER_S);
         pthread_cond_timedwait(&l->done, &l->mu, &ts);
     }
-    if (!rc && (l->stop || l->crashed))
-        rc = ORASI_ECLOSED;
-    *gen = l->st.flushes;
+    snap->gen = l->st.flushes;
+    snap->pending = l->pending;
+    snap->pending_seq = l->pending_seq;
     pthread_mutex_unlock(&l->mu);
     return rc;
 }
 
-int lake_hot_check(lake_t *l, uint64_t gen)
+int lake_hot_check(lake_t *l, const lake_hot_snap_t *snap)
 {
     pthread_mutex_lock(&l->mu);
-    int ok = hot_valid(l, gen);
+    int ok = hot_valid(l, snap);
     pthread_mutex_unlock(&l->mu);
-    return ok ? 0 : ORASI_EAGAIN;
+    if (!ok)
+        return ORASI_EAGAIN;
+    if (snap->pending) {
+        /* The caller listed the catalog before this: if the pending set's commit is not
+         * visible now, it was not then either. */
+        uint64_t seq = 0;
+        if (catalog_wal_seq(l->cat, &seq) != 0 || seq >= snap->pending_seq)
+            return ORASI_EBUSY;
+    }
+    return 0;
 }
 
 /* Column of a chunk as all NULL (a column the query does not read). */
@@ -1360,7 +1400,7 @@ static int hot_fill_rows(const colbuf_table_t *t, uint64_t colmask, size_t row, 
     return rc;
 }
 
-int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig,
+int lake_hot_fill(lake_t *l, const lake_hot_snap_t *snap, const char *tenant, int sig,
                   const struct lake_hot_filter *f, duckdb_appender app, uint64_t *rows)
 {
     const colbuf_schema_t *s = colbuf_schema(sig);
@@ -1384,15 +1424,20 @@ int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig,
         types[c] = colbuf_duck_type(s, c);
 
     pthread_mutex_lock(&l->mu);
-    if (!hot_valid(l, gen)) {
+    size_t cap = l->nbufs;
+    for (struct lake_buf *b = l->pending; b; b = b->next)
+        cap++;
+    if (!hot_valid(l, snap)) {
         rc = ORASI_EAGAIN;
-    } else if (l->nbufs && !(src = orasi_calloc(l->nbufs, sizeof(*src)))) {
+    } else if (cap && !(src = orasi_calloc(cap, sizeof(*src)))) {
         rc = ORASI_ENOMEM;
     } else {
-        for (struct lake_buf *b = l->bufs; b; b = b->next)
-            if (b->sig == sig && b->t->rows && strcmp(b->tenant, tenant) == 0 &&
-                b->t->max_ts >= f->t0 && b->t->min_ts <= f->t1)
-                src[nsrc++] = (struct hot_src){b->t, b->t->rows};
+        /* the active buffers, then the pending set (both alive while the snapshot holds) */
+        for (int list = 0; list < 2; list++)
+            for (struct lake_buf *b = list ? l->pending : l->bufs; b && nsrc < cap; b = b->next)
+                if (b->sig == sig && b->t->rows && strcmp(b->tenant, tenant) == 0 &&
+                    b->t->max_ts >= f->t0 && b->t->min_ts <= f->t1)
+                    src[nsrc++] = (struct hot_src){b->t, b->t->rows};
     }
     pthread_mutex_unlock(&l->mu);
 
@@ -1405,7 +1450,7 @@ int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig,
             while (!rc && r < end) {
                 size_t take = n;
                 pthread_mutex_lock(&l->mu);
-                if (!hot_valid(l, gen)) {
+                if (!hot_valid(l, snap)) {
                     rc = ORASI_EAGAIN;
                 } else if (tid_col >= 0) {
                     const otlp_trace_id_t *ids = src[i].t->cols[tid_col].v;

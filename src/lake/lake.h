@@ -30,6 +30,7 @@
 #include "core/config.h"
 #include "lake/catalog.h"
 #include "lake/colbuf.h"
+#include "objstore/objstore.h"
 #include "otlp/otlp_model.h"
 
 #include <stddef.h>
@@ -66,6 +67,9 @@ struct lake_options {
     int wal_sync;                /* 0 fsync, 1 os, 2 none (fsync) */
     uint64_t wal_max_bytes;      /* WAL byte cap -> 429 (1GiB) */
     uint64_t wal_segment_bytes;  /* (64MiB) */
+    /* where published files also go (lake_upload.h): `store: local|s3`, `s3:` */
+    int store;                   /* 0 local (the lake directory only), 1 s3 */
+    struct objstore_s3_options s3; /* `lake.s3` (objstore_s3_config_options) */
 };
 
 /* The option table of the `lake:` section (config.h), for binding, checking and docs. */
@@ -146,20 +150,34 @@ void lake_test_crash_point(lake_t *l, int where);
 /* ---- unflushed rows for the SQL engine (src/sql; docs/internals/sql.md) ------------------
  *
  * A query must see every acknowledged row exactly once: either in a published file (the
- * catalog) or in the buffers, never both, never neither. The flusher commits files to the
- * catalog and only afterwards drops its "pending" buffers, so a reader proceeds as:
+ * catalog) or in the buffers, never both, never neither. The flusher detaches the active
+ * buffers (the pending set), writes them, commits their files together with the WAL seq
+ * they cover (pending_seq) in one catalog transaction, and only then drops them. A reader:
  *
- *   lake_hot_begin(l, deadline, &gen);        waits until no flush is between detach and
- *                                              drop, returns a generation
- *   lake_hot_fill(l, gen, tenant, sig, ...);  copies the active buffers' rows (EAGAIN if a
- *                                              flush started meanwhile)
- *   catalog_list(...);                         the files published before `gen`
- *   lake_hot_check(l, gen);                    0: no flush started since begin, so the
- *                                              copy and the listing agree; EAGAIN: retry
- */
-/* 0 and *gen, ORASI_EBUSY when a flush is still publishing at deadline_ns
- * (CLOCK_MONOTONIC), ORASI_ECLOSED when the lake is closing or frozen. */
-int lake_hot_begin(lake_t *l, uint64_t deadline_ns, uint64_t *gen);
+ *   lake_hot_begin(l, deadline, NULL, &snap);  the generation, and the pending set if any
+ *   lake_hot_fill(l, &snap, tenant, sig, ...); copies active AND pending rows (EAGAIN if a
+ *                                              flush completed or started meanwhile)
+ *   catalog_list(...);                          one catalog snapshot
+ *   lake_hot_check(l, &snap);                   0: the listing and the copy agree
+ *
+ * With no pending set, "no flush started since begin" is enough. With one, the copy holds
+ * the pending rows, so the listing must predate their commit: lake_hot_check reads the
+ * catalog's WAL seq after the listing; below pending_seq means not committed yet, else it
+ * answers ORASI_EBUSY and the caller begins again passing this snapshot as `after`, which
+ * waits until that pending set is dropped (right after its commit). A pending set whose
+ * commit cannot be recognised (it covers no new WAL seq, as without a WAL) is waited out
+ * at begin. So a query waits for a flush at most in the short window between its commit
+ * and its drop, not while it writes Parquet. */
+typedef struct {
+    uint64_t gen;          /* completed flushes */
+    const void *pending;   /* the pending set copied too (NULL: none) */
+    uint64_t pending_seq;  /* the WAL seq its commit will record */
+} lake_hot_snap_t;
+/* Take a snapshot; `after` (may be NULL) is the snapshot whose check said EBUSY: wait
+ * until its pending set is dropped first. 0, ORASI_EBUSY (still waiting at deadline_ns,
+ * CLOCK_MONOTONIC), ORASI_ECLOSED (closing or frozen). */
+int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after,
+                   lake_hot_snap_t *snap);
 /* Which buffered rows and columns lake_hot_fill copies. */
 struct lake_hot_filter {
     int64_t t0, t1;          /* buffers whose time range overlaps [t0, t1] */
@@ -171,11 +189,13 @@ struct lake_hot_filter {
  * table with colbuf_schema(sig)'s columns and types, in order), in chunks of
  * duckdb_vector_size() rows; the lake lock is held only while a chunk is copied out of
  * the buffers, never while DuckDB works. *rows receives the number of rows appended.
- * 0, ORASI_EAGAIN (a flush started: start over from lake_hot_begin), ORASI_ENOMEM,
+ * 0, ORASI_EAGAIN (a flush completed or started: begin again), ORASI_ENOMEM,
  * ORASI_EINTERNAL (DuckDB refused a chunk). The caller flushes/destroys the appender. */
-int lake_hot_fill(lake_t *l, uint64_t gen, const char *tenant, int sig,
+int lake_hot_fill(lake_t *l, const lake_hot_snap_t *snap, const char *tenant, int sig,
                   const struct lake_hot_filter *f, duckdb_appender app, uint64_t *rows);
-/* 0 when no flush started since lake_hot_begin returned gen, else ORASI_EAGAIN. */
-int lake_hot_check(lake_t *l, uint64_t gen);
+/* After the caller's catalog listing: 0 when it agrees with the copy; ORASI_EAGAIN when a
+ * flush completed or started since begin (begin again); ORASI_EBUSY when the pending set
+ * was committed meanwhile (begin again with this snapshot as `after`). */
+int lake_hot_check(lake_t *l, const lake_hot_snap_t *snap);
 
 #endif

@@ -647,11 +647,13 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
     buf_t q;
     int rc = 0;
     buf_init(&q, SQL_VIEW_MAX);
+    lake_hot_snap_t snap, prev;
+    int have_prev = 0;
     for (int attempt = 0;; attempt++) {
-        uint64_t gen;
         setup_free(su);
         su->hot_rows = su->nfiles = 0;
-        rc = lake_hot_begin(e->lake, deadline, &gen);
+        /* after "committed meanwhile", wait for that flush to drop its buffers */
+        rc = lake_hot_begin(e->lake, deadline, have_prev ? &prev : NULL, &snap);
         if (rc) {
             snprintf(err, errlen, "the lake is %s; retry the query",
                      rc == ORASI_EBUSY ? "busy publishing a flush" : "closing");
@@ -687,7 +689,7 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
                 .trace_id = s == LAKE_TRACES && pr->sig == s && pr->has_trace_id ? pr->trace_id
                                                                                   : NULL,
             };
-            rc = lake_hot_fill(e->lake, gen, tenant, s, &hf, app, &n);
+            rc = lake_hot_fill(e->lake, &snap, tenant, s, &hf, app, &n);
             if (duckdb_appender_close(app) != DuckDBSuccess && !rc) {
                 snprintf(err, errlen, "buffered rows: %s", duckdb_appender_error(app));
                 rc = ORASI_EINTERNAL;
@@ -712,8 +714,11 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
             su->nfiles += su->files[s].n;
         }
         if (!rc)
-            rc = lake_hot_check(e->lake, gen);
-        if (rc != ORASI_EAGAIN)
+            rc = lake_hot_check(e->lake, &snap);
+        have_prev = rc == ORASI_EBUSY;
+        if (have_prev)
+            prev = snap;
+        if (rc != ORASI_EAGAIN && rc != ORASI_EBUSY)
             break;
         if (attempt + 1 >= SQL_SETUP_RETRIES) {
             snprintf(err, errlen, "the lake flushed %d times while the query was set up; retry",
