@@ -22,6 +22,7 @@
 #include "core/metrics.h"
 #include "lake/bloom.h"
 #include "lake/flatten.h"
+#include "lake/lake_upload.h"
 #include "lake/parquet.h"
 
 #include <dirent.h>
@@ -44,6 +45,7 @@
 /* ---- options ------------------------------------------------------------------------------ */
 
 static const char *const wal_sync_choices[] = {"fsync", "os", "none", NULL};
+static const char *const store_choices[] = {"local", "s3", NULL};
 
 #define OPT(name, type, def, field, mn, mx, doc)                                              \
     {name, type, def, offsetof(struct lake_options, field), mn, mx, doc, NULL, 0}
@@ -85,6 +87,12 @@ const config_option_t lake_config_options[] = {
         "write-ahead log cap; past it clients get 429"),
     OPT("wal_segment_bytes", CONFIG_SIZE, "64MiB", wal_segment_bytes, 0, 0,
         "write-ahead log segment size"),
+    {"store", CONFIG_ENUM, "local", offsetof(struct lake_options, store), 0, 0,
+     "where published files also go: local (the lake directory only) or s3 (also uploaded "
+     "to the bucket of lake.s3, same Hive layout; the local copy stays as the query cache)",
+     store_choices, 0},
+    {"s3", CONFIG_SECTION, NULL, 0, 0, 0,
+     "S3-compatible object store for store: s3 (options: lake.s3)", NULL, 0},
     {0},
 };
 
@@ -108,6 +116,7 @@ void lake_options_default(struct lake_options *o)
     o->wal_sync = 0;
     o->wal_max_bytes = 1ull << 30;
     o->wal_segment_bytes = 64ull << 20;
+    objstore_s3_options_default(&o->s3);
 }
 
 /* ---- state ------------------------------------------------------------------------------------ */
@@ -156,6 +165,7 @@ struct lake {
     int stop, started_flusher, started_maint;
     int crash_point, crashed;
     pthread_t flusher, maint;
+    lake_upload_t *up; /* uploader to the object store (store: s3), else NULL */
 
     flatten_t fl;
     const char *cur_tenant;
@@ -712,6 +722,8 @@ static int flush_once(lake_t *l)
     pthread_cond_broadcast(&l->done);
     pthread_mutex_unlock(&l->mu);
     bufs_destroy(p);
+    if (nfiles)
+        lake_upload_kick(l->up); /* after the commit: the files are listed */
     metric_add(l->m.files, (double)nfiles);
     metric_add(l->m.bytes_written, (double)bytes);
     if (nfiles)
@@ -861,6 +873,8 @@ static int run_deletes(lake_t *l)
         l->st.files_unlinked++;
         pthread_mutex_unlock(&l->mu);
     }
+    if (n)
+        lake_upload_kick(l->up); /* their objects go too */
     catalog_strings_free(rel, n);
     return rc;
 }
@@ -1177,6 +1191,9 @@ int lake_open(const struct lake_options *o, lake_t **out, char *err, size_t errl
     l->applied_seq = l->published_seq;
     l->open_seq = l->published_seq;
     l->st.published_seq = l->published_seq;
+    if (l->o.store == 1 &&
+        (rc = lake_upload_open(l->root, dbpath, &l->o.s3, &l->up, err, errlen)))
+        goto fail;
     parquet_options_t po = {
         .threads = (int)l->o.duckdb_threads,
         .memory_limit = l->memory_limit,
@@ -1236,6 +1253,7 @@ void lake_close(lake_t *l)
         pthread_join(l->flusher, NULL);
     if (l->started_maint)
         pthread_join(l->maint, NULL);
+    lake_upload_close(l->up); /* uploads what is pending, up to s3.drain_timeout */
     bufs_destroy(l->bufs);
     bufs_destroy(l->pending);
     orasi_free(l->touch);

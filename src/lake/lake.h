@@ -30,6 +30,7 @@
 #include "core/config.h"
 #include "lake/catalog.h"
 #include "lake/colbuf.h"
+#include "objstore/objstore.h"
 #include "otlp/otlp_model.h"
 
 #include <stddef.h>
@@ -66,6 +67,9 @@ struct lake_options {
     int wal_sync;                /* 0 fsync, 1 os, 2 none (fsync) */
     uint64_t wal_max_bytes;      /* WAL byte cap -> 429 (1GiB) */
     uint64_t wal_segment_bytes;  /* (64MiB) */
+    /* where published files also go (lake_upload.h): `store: local|s3`, `s3:` */
+    int store;                   /* 0 local (the lake directory only), 1 s3 */
+    struct objstore_s3_options s3; /* `lake.s3` (objstore_s3_config_options) */
 };
 
 /* The option table of the `lake:` section (config.h), for binding, checking and docs. */

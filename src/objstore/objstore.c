@@ -70,6 +70,17 @@ void objstore_base_init(objstore_t *os, const struct objstore_ops *ops)
 {
     os->ops = ops;
     pthread_mutex_init(&os->mu, NULL);
+    atomic_store(&os->cancel, 0);
+}
+
+void objstore_cancel(objstore_t *os, int on)
+{
+    atomic_store(&os->cancel, on ? 1 : 0);
+}
+
+int objstore_cancelled(objstore_t *os)
+{
+    return atomic_load(&os->cancel);
 }
 
 void objstore_close(objstore_t *os)
@@ -127,6 +138,10 @@ static void seterr(char *err, size_t errlen, const char *fmt, const char *a)
         if (!objstore_key_ok(key)) {                                                           \
             seterr(err, errlen, "invalid object key \"%.200s\"", key ? key : "(null)");        \
             return ORASI_EINVAL;                                                               \
+        }                                                                                      \
+        if (objstore_cancelled(os)) {                                                          \
+            seterr(err, errlen, "%s", "object store calls cancelled (shutting down)");         \
+            return ORASI_ECLOSED;                                                              \
         }                                                                                      \
         pthread_mutex_lock(&(os)->mu);                                                         \
         int rc_ = (call);                                                                      \

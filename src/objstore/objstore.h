@@ -105,6 +105,13 @@ void objstore_list_free(objstore_list_t *l);
 int objstore_head(objstore_t *os, const char *key, objstore_obj_t *info, char *err,
                   size_t errlen);
 
+/* With on = 1, calls in progress on os fail soon with ORASI_ECLOSED (a transfer is
+ * aborted, a retry backoff cut short) and so do later calls, until on = 0. Any thread,
+ * without the handle's lock: this is how a shutdown deadline stops a long upload. */
+void objstore_cancel(objstore_t *os, int on);
+/* Whether os is cancelled (backends poll this). */
+int objstore_cancelled(objstore_t *os);
+
 /* 1 when key is acceptable (rules above), else 0. */
 int objstore_key_ok(const char *key);
 

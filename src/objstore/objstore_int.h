@@ -8,6 +8,7 @@
 #include "objstore/objstore.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct objstore_ops {
     const char *kind;
@@ -30,6 +31,7 @@ struct objstore_ops {
 struct objstore {
     const struct objstore_ops *ops;
     pthread_mutex_t mu; /* serialises calls (objstore.c) */
+    _Atomic int cancel; /* objstore_cancel */
 };
 
 /* Set up the common part (objstore_close tears it down through ops->destroy). */

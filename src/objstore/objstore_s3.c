@@ -312,7 +312,13 @@ static uint64_t rand64(void)
     return v;
 }
 
-static void backoff_sleep(const struct s3 *s, int attempt)
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    return objstore_cancelled(ud) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
+/* Sleep the backoff of retry `attempt` in slices, returning early when cancelled. */
+static void backoff_sleep(struct s3 *s, int attempt)
 {
     uint64_t d = s->o.retry_base ? s->o.retry_base : 200000000ull;
     for (int i = 0; i < attempt && d < s->o.retry_max; i++)
@@ -320,9 +326,13 @@ static void backoff_sleep(const struct s3 *s, int attempt)
     if (s->o.retry_max && d > s->o.retry_max)
         d = s->o.retry_max;
     d = d / 2 + rand64() % (d / 2 + 1);
-    struct timespec ts = {(time_t)(d / 1000000000ull), (long)(d % 1000000000ull)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    while (d && !objstore_cancelled(&s->base)) {
+        uint64_t step = d < 20000000ull ? d : 20000000ull;
+        struct timespec ts = {0, (long)step};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        d -= step;
+    }
 }
 
 static int curl_retryable(CURLcode cc)
@@ -447,6 +457,9 @@ static int s3_do(struct s3 *s, struct req *r, char *err, size_t errlen)
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &s->base);
         if (!s->anonymous) {
             curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
             curl_easy_setopt(c, CURLOPT_USERNAME, s->o.access_key_id);
@@ -476,6 +489,11 @@ static int s3_do(struct s3 *s, struct req *r, char *err, size_t errlen)
                 rc = r->werr ? r->werr : r->rerr;
                 snprintf(err, errlen, "%s %s: local %s error: %s", r->method, what,
                          r->werr ? "write" : "read", orasi_strerror(rc));
+                goto out;
+            }
+            if (cc == CURLE_ABORTED_BY_CALLBACK && objstore_cancelled(&s->base)) {
+                rc = ORASI_ECLOSED;
+                snprintf(err, errlen, "%s %s: cancelled", r->method, what);
                 goto out;
             }
             rc = cc == CURLE_OPERATION_TIMEDOUT ? ORASI_ETIMEOUT : ORASI_EUNAVAILABLE;
@@ -509,6 +527,10 @@ static int s3_do(struct s3 *s, struct req *r, char *err, size_t errlen)
         }
         if (!retry || attempt >= max)
             break;
+        if (objstore_cancelled(&s->base)) {
+            rc = ORASI_ECLOSED;
+            break;
+        }
         LOG_D("objstore", "retry %d/%d: %s", attempt + 1, max, err);
         backoff_sleep(s, attempt);
     }

@@ -141,6 +141,10 @@ int settings_load(const char *path, settings_t *out, char *err, size_t errlen)
                      &out->lake, err, errlen);
     if (rc)
         goto out;
+    rc = config_bind(doc, root ? config_get(root, "lake.s3") : NULL, "lake.s3",
+                     objstore_s3_config_options, &out->lake.s3, err, errlen);
+    if (rc)
+        goto out;
     rc = roles_config_load(doc, root, &out->roles, err, errlen);
     if (rc)
         goto out;
@@ -165,6 +169,7 @@ void settings_free(settings_t *s)
     config_free_struct(otlp_opts, &s->otlp);
     config_free_struct(api_opts, &s->api);
     config_free_struct(lake_config_options, &s->lake);
+    config_free_struct(objstore_s3_config_options, &s->lake.s3);
     roles_config_free(s->roles);
     s->roles = NULL;
     config_free_struct(sql_config_options, &s->query);
@@ -183,7 +188,8 @@ int settings_doc_markdown(char *out, size_t outlen)
                     {"receivers.otlp", otlp_opts},
                     {"api", api_opts},
                     {"query", sql_config_options},
-                    {"lake", lake_config_options}};
+                    {"lake", lake_config_options},
+                    {"lake.s3", objstore_s3_config_options}};
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
         int rc = config_doc_markdown(sections[i].name, sections[i].opts, out + off, outlen - off);
         if (rc < 0)
