@@ -1229,7 +1229,10 @@ static void fwd_split_batch(fwd_t *f, struct fwd_batch *bt, uint64_t now)
 {
     atomic_fetch_add(&f->st_split, 1);
     for (size_t i = 0; i < bt->n; i++) {
-        struct fwd_batch *one = fwd_batch_new(f, bt->sig, bt->tenant, bt->pin, now);
+        /* tenant and pin from the part's own record: the batch's point into its first
+         * part's record, which may be freed before this part is done */
+        struct fwd_rec *rec = bt->parts[i]->rec;
+        struct fwd_batch *one = fwd_batch_new(f, bt->sig, rec->tenant, rec->pin, now);
         if (!one || fwd_batch_add(one, bt->parts[i])) {
             if (one)
                 fwd_batch_free(one);

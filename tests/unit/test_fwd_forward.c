@@ -1,0 +1,425 @@
+/* test_fwd_forward.c — the forwarder (forward/fwd.h) end to end in one process: requests
+ * submitted to its sink are queued on disk, batched and delivered to an upstream HTTP
+ * server on a loopback port that can answer 200, 503, 400 or 409. Checks: every item is
+ * delivered exactly once, with distinct X-Orasi-Batch ids; retryable failures are retried
+ * until the upstream recovers; permanent rejections go to the dead-letter directory with
+ * their reason and are counted; a 409 makes the forwarder resend part by part; data
+ * queued when the forwarder stops is delivered after a restart, under the same ids; a full
+ * queue refuses with ORASI_EFULL (backpressure). */
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/metrics.h"
+#include "forward/dedupe.h"
+#include "forward/fwd.h"
+#include "http/http.h"
+#include "loadgen/lggen.h"
+#include "otlp/otlp_pb.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* ---- the upstream ---------------------------------------------------------------------- */
+
+static _Atomic int mode;          /* 0 ok, 1 503, 2 400, 3 409 once then ok */
+static _Atomic long items_ok, requests;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static buf_t ids_seen; /* every id of accepted batches, one per line */
+
+static void on_traces(http_req_t *req, void *ud)
+{
+    atomic_fetch_add(&requests, 1);
+    int m = atomic_load(&mode);
+    if (getenv("FWD_TEST_DEBUG"))
+        fprintf(stderr, "upstream: mode %d batch %.*s len %zu\n", m,
+                (int)http_req_header(req, "x-orasi-batch").len,
+                (const char *)http_req_header(req, "x-orasi-batch").p, http_req_body(req).len);
+    if (m == 1) {
+        http_respond(req, 503, NULL, NULL, 0);
+        return;
+    }
+    if (m == 2) {
+        buf_t b;
+        buf_init(&b, 4096);
+        otlp_pb_encode_grpc_status_details(3, "bad data for the test", 0, &b);
+        http_respond(req, 400, "application/x-protobuf", b.data, b.len);
+        buf_free(&b);
+        return;
+    }
+    slice_t id = http_req_header(req, "x-orasi-batch");
+    dedupe_batch_t *db = orasi_malloc(sizeof(*db));
+    int multi = db && dedupe_parse(id, db) == 0 && db->n > 1;
+    if (m == 3 && multi) {
+        atomic_store(&mode, 0);
+        orasi_free(db);
+        http_respond(req, 409, NULL, NULL, 0);
+        return;
+    }
+    otlp_scan_t sc;
+    if (otlp_pb_scan(OTLP_TRACES, http_req_body(req), &sc) != 0) {
+        fprintf(stderr, "upstream: cannot scan %zu bytes (batch %.*s, encoding %.*s)\n",
+                http_req_body(req).len, (int)id.len, (const char *)id.p,
+                (int)http_req_header(req, "content-encoding").len,
+                (const char *)http_req_header(req, "content-encoding").p);
+        orasi_free(db);
+        http_respond(req, 400, NULL, NULL, 0);
+        return;
+    }
+    atomic_fetch_add(&items_ok, (long)sc.n_items);
+    pthread_mutex_lock(&mu);
+    for (size_t i = 0; db && i < db->n; i++)
+        buf_printf(&ids_seen, "%s %llu\n", db->origin, (unsigned long long)db->ids[i]);
+    pthread_mutex_unlock(&mu);
+    orasi_free(db);
+    http_respond(req, 200, "application/x-protobuf", NULL, 0);
+}
+
+static http_server_t *srv;
+static http_router_t *router;
+static int port;
+static char dir[128];
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/orasi-test-fwd-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    buf_init(&ids_seen, 64u << 20);
+    srv = http_server_create(NULL);
+    router = http_router_create();
+    assert_int_equal(http_route(router, "POST", "/v1/traces", on_traces, NULL), 0);
+    port = http_server_listen(srv, "127.0.0.1", 0, router);
+    assert_true(port > 0);
+    assert_int_equal(http_server_start(srv), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    http_server_stop_accepting(srv);
+    http_server_drain(srv, clock_mono_ns() + 2000000000ull);
+    http_server_destroy(srv);
+    http_router_destroy(router);
+    buf_free(&ids_seen);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    metrics_shutdown();
+    return 0;
+}
+
+static void reset_upstream(int m)
+{
+    atomic_store(&mode, m);
+    atomic_store(&items_ok, 0);
+    atomic_store(&requests, 0);
+    pthread_mutex_lock(&mu);
+    buf_clear(&ids_seen);
+    pthread_mutex_unlock(&mu);
+}
+
+/* ---- the forwarder ----------------------------------------------------------------------- */
+
+static sink_t *make_fwd(fwd_config_t *cfg, const char *sub, const char *extra)
+{
+    char yaml[2048], err[512], qd[256];
+    snprintf(qd, sizeof(qd), "%s/%s", dir, sub);
+    snprintf(yaml, sizeof(yaml),
+             "forward:\n"
+             "  origin: test-agent\n"
+             "  queue: {dir: %s/queue, max_size: %s}\n"
+             "  exporter: {protocol: http, compression: zstd, timeout: 2s, connections: 2}\n"
+             "  batch: {max_items: 500, max_size: 1MiB, max_age: 20ms}\n"
+             "  retry: {initial: 10ms, max: 100ms}\n"
+             "  breaker: {failures: 1000, open_for: 100ms}\n"
+             "  dead_letter_dir: %s/dlq\n"
+             "  upstreams: [{endpoint: 'http://127.0.0.1:%d', name: up}]\n%s",
+             qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", qd, port, "");
+    config_doc_t *doc = config_load_string("t.yaml", yaml, strlen(yaml), err, sizeof(err));
+    assert_non_null(doc);
+    assert_int_equal(fwd_config_load(doc, config_get(config_root(doc), "forward"), dir, cfg, err,
+                                     sizeof(err)),
+                     0);
+    config_doc_free(doc);
+    sink_t *s = fwd_create(cfg, "agent", err, sizeof(err));
+    if (!s)
+        fprintf(stderr, "fwd_create: %s\n", err);
+    assert_non_null(s);
+    return s;
+}
+
+static _Atomic int done_ok, done_err, done_full;
+
+static void on_done(void *ud, int result, uint32_t retry_after)
+{
+    if (result == 0)
+        atomic_fetch_add(&done_ok, 1);
+    else if (result == ORASI_EFULL)
+        atomic_fetch_add(&done_full, 1);
+    else
+        atomic_fetch_add(&done_err, 1);
+}
+
+/* Submit n requests of `per` spans; returns the spans submitted. */
+static long submit(sink_t *s, int n, int per, uint64_t seed)
+{
+    lggen_t *g = lggen_create(seed, 0, LGGEN_PROTOBUF);
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+        buf_t body;
+        buf_init(&body, 16u << 20);
+        assert_int_equal(lggen_next(g, OTLP_TRACES, (size_t)per, clock_wall_ns(), &body, NULL),
+                         per);
+        ingest_batch_t b = {.signal = OTLP_TRACES,
+                            .protocol = PROTO_HTTP_PROTOBUF,
+                            .tenant = SLICE_LIT("default"),
+                            .raw_pb = buf_slice(&body),
+                            .items = (uint64_t)per};
+        int before = atomic_load(&done_ok) + atomic_load(&done_err) + atomic_load(&done_full);
+        s->submit(s, &b, on_done, NULL);
+        /* the body must stay valid until done(): wait for it */
+        for (int k = 0; k < 5000; k++) {
+            if (atomic_load(&done_ok) + atomic_load(&done_err) + atomic_load(&done_full) > before)
+                break;
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        buf_free(&body);
+        total += per;
+    }
+    lggen_destroy(g);
+    return total;
+}
+
+static int wait_for(long want, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        if (atomic_load(&items_ok) >= want)
+            return 1;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int wait_done(sink_t *s, int seconds)
+{
+    for (int i = 0; i < seconds * 100; i++) {
+        struct fwd_stats st;
+        fwd_stats(fwd_of(s), &st);
+        if (st.records_done >= st.records_queued && st.queue_bytes == 0 && st.inflight == 0)
+            return 1;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* No id accepted twice. */
+static void assert_ids_unique(void)
+{
+    pthread_mutex_lock(&mu);
+    size_t n = 0;
+    char **lines = orasi_calloc(ids_seen.len / 4 + 1, sizeof(char *));
+    char *p = (char *)ids_seen.data;
+    for (size_t off = 0; off < ids_seen.len;) {
+        char *nl = memchr(p + off, '\n', ids_seen.len - off);
+        *nl = '\0';
+        lines[n++] = p + off;
+        off = (size_t)(nl - p) + 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            assert_string_not_equal(lines[i], lines[j]);
+    for (size_t i = 0; i < n; i++)
+        lines[i][strlen(lines[i])] = '\n';
+    orasi_free(lines);
+    pthread_mutex_unlock(&mu);
+}
+
+static void test_deliver_once(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(0);
+    sink_t *s = make_fwd(&cfg, "a", "");
+    long sent = submit(s, 30, 40, 1);
+    assert_int_equal(atomic_load(&done_ok), 30);
+    assert_true(wait_for(sent, 10));
+    assert_true(wait_done(s, 10));
+    assert_int_equal(atomic_load(&items_ok), sent);
+    assert_ids_unique();
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_int_equal(st.items_sent, sent);
+    assert_int_equal(st.records_done, 30);
+    /* batching: fewer requests than submissions */
+    assert_true(atomic_load(&requests) < 30);
+    assert_string_equal(fwd_origin(fwd_of(s)), "test-agent");
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+static void test_retry_until_up(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(1);
+    atomic_store(&done_ok, 0);
+    sink_t *s = make_fwd(&cfg, "b", "");
+    long sent = submit(s, 10, 30, 2);
+    assert_int_equal(atomic_load(&done_ok), 10); /* acknowledged: it is on disk */
+    struct timespec ts = {0, 300000000};
+    nanosleep(&ts, NULL);
+    assert_true(atomic_load(&requests) > 2); /* retried */
+    assert_int_equal(atomic_load(&items_ok), 0);
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_true(st.queue_bytes > 0);
+    assert_true(st.batches_retried > 0);
+    atomic_store(&mode, 0);
+    assert_true(wait_for(sent, 10));
+    assert_true(wait_done(s, 10));
+    assert_int_equal(atomic_load(&items_ok), sent);
+    assert_ids_unique();
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+static int count_files(const char *d, const char *suffix)
+{
+    DIR *dp = opendir(d);
+    int n = 0;
+    struct dirent *e;
+    while (dp && (e = readdir(dp))) {
+        size_t l = strlen(e->d_name), sl = strlen(suffix);
+        n += l > sl && strcmp(e->d_name + l - sl, suffix) == 0;
+    }
+    if (dp)
+        closedir(dp);
+    return n;
+}
+
+static void test_dead_letter(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(2);
+    sink_t *s = make_fwd(&cfg, "c", "");
+    long sent = submit(s, 5, 20, 3);
+    assert_true(wait_done(s, 10));
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_int_equal(st.items_dead, sent);
+    assert_int_equal(st.items_sent, 0);
+    char d[300];
+    snprintf(d, sizeof(d), "%s/c/dlq", dir);
+    int pb = count_files(d, ".pb"), reason = count_files(d, ".reason");
+    assert_true(pb >= 1);
+    assert_int_equal(pb, (int)st.batches_dead);
+    assert_int_equal(reason, pb);
+    /* the reason names the upstream's message; the bodies hold every span */
+    DIR *dp = opendir(d);
+    struct dirent *e;
+    size_t spans = 0;
+    while ((e = readdir(dp))) {
+        char p[600];
+        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
+        FILE *f = fopen(p, "rb");
+        if (!f)
+            continue;
+        static char data[1 << 22];
+        size_t n = fread(data, 1, sizeof(data), f);
+        fclose(f);
+        if (strstr(e->d_name, ".reason")) {
+            data[n] = '\0';
+            assert_non_null(strstr(data, "bad data for the test"));
+            assert_non_null(strstr(data, "http_status: 400"));
+        } else if (strstr(e->d_name, ".pb")) {
+            otlp_scan_t sc;
+            assert_int_equal(otlp_pb_scan(OTLP_TRACES, slice_make(data, n), &sc), 0);
+            spans += sc.n_items;
+        }
+    }
+    closedir(dp);
+    assert_int_equal(spans, (size_t)sent);
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+static void test_conflict_split(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(3);
+    sink_t *s = make_fwd(&cfg, "d", "");
+    long sent = submit(s, 8, 10, 4);
+    int ok = wait_for(sent, 10);
+    if (!ok) {
+        struct fwd_stats x;
+        fwd_stats(fwd_of(s), &x);
+        fprintf(stderr, "items %ld/%ld requests %ld split %llu retried %llu inflight %zu done %llu/%llu\n",
+                atomic_load(&items_ok), sent, atomic_load(&requests),
+                (unsigned long long)x.batches_split, (unsigned long long)x.batches_retried,
+                x.inflight, (unsigned long long)x.records_done, (unsigned long long)x.records_queued);
+    }
+    assert_true(ok);
+    assert_true(wait_done(s, 10));
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_true(st.batches_split >= 1);
+    assert_int_equal(atomic_load(&items_ok), sent);
+    assert_ids_unique();
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+static void test_restart_keeps_queue(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(1);
+    sink_t *s = make_fwd(&cfg, "e", "");
+    long sent = submit(s, 6, 25, 5);
+    s->destroy(s); /* upstream never answered: everything is still queued */
+    fwd_config_free(&cfg);
+    assert_int_equal(atomic_load(&items_ok), 0);
+    atomic_store(&mode, 0);
+    s = make_fwd(&cfg, "e", "");
+    assert_true(wait_for(sent, 10));
+    assert_true(wait_done(s, 10));
+    assert_int_equal(atomic_load(&items_ok), sent);
+    assert_ids_unique();
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+static void test_queue_full(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(1);
+    atomic_store(&done_full, 0);
+    sink_t *s = make_fwd(&cfg, "f", "SMALL");
+    submit(s, 40, 400, 6); /* ~ 40 x 60 KiB into a 1 MiB queue */
+    assert_true(atomic_load(&done_full) > 0);
+    assert_int_equal(s->ready(s), 0); /* full: not ready */
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deliver_once),    cmocka_unit_test(test_retry_until_up),
+        cmocka_unit_test(test_dead_letter),     cmocka_unit_test(test_conflict_split),
+        cmocka_unit_test(test_restart_keeps_queue), cmocka_unit_test(test_queue_full),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
