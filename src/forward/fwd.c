@@ -36,6 +36,7 @@
 #include "forward/split.h"
 #include "net/loop.h"
 #include "otlp/otlp_pb.h"
+#include "otlp/pb.h"
 #include "wal/wal.h"
 
 #include <errno.h>
@@ -387,26 +388,18 @@ static int fwd_pin_scan(void *arg, slice_t field, size_t items, size_t rejected)
     if (c->region)
         return 0;
     /* field = tag + length + payload */
-    const uint8_t *p = field.p, *end = field.p + field.len;
-    while (p < end && (*p & 0x80))
-        p++;
-    p++;
-    uint64_t len = 0;
-    int shift = 0;
-    while (p < end && shift < 64) {
-        len |= (uint64_t)(*p & 0x7f) << shift;
-        shift += 7;
-        if (!(*p++ & 0x80))
-            break;
-    }
-    slice_t payload = slice_make(p, (size_t)(end - p));
+    pb_reader_t r = pb_reader(field);
+    uint32_t f, wt;
+    slice_t payload;
+    if (pb_read_tag(&r, &f, &wt) || pb_read_bytes(&r, &payload))
+        return 0;
     for (size_t i = 0; i < c->cfg->n_residency; i++) {
-        const struct fwd_residency_cfg *r = &c->cfg->residency[i];
-        if (!r->attribute)
+        const struct fwd_residency_cfg *rule = &c->cfg->residency[i];
+        if (!rule->attribute)
             continue;
-        slice_t v = split_resource_attr(payload, r->attribute);
-        if (v.len && slice_eq_cstr(v, r->value)) {
-            c->region = r->region;
+        slice_t v = split_resource_attr(payload, rule->attribute);
+        if (v.len && slice_eq_cstr(v, rule->value)) {
+            c->region = rule->region;
             break;
         }
     }
