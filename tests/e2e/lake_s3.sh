@@ -37,8 +37,8 @@ start_s3rver() {
     --configure-bucket "$BUCKET" >>"$E2E_TMP/s3rver.log" 2>&1 &
   S3_PID=$!
   e2e_register_pid "$S3_PID"
-  local i
-  for i in $(seq 1 100); do
+
+  for _ in $(seq 1 100); do
     [ "$(e2e_http_status "$S3_URL/")" != 000 ] && return 0
     sleep 0.1
   done
@@ -65,7 +65,8 @@ list_keys() {
   : >"$E2E_TMP/keys.txt"
   while :; do
     page=$((page + 1))
-    local q="list-type=2&prefix=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PREFIX/")"
+    local q
+    q="list-type=2&prefix=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$PREFIX/")"
     if [ -n "$token" ]; then
       q="continuation-token=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$token")&$q"
     fi
@@ -120,8 +121,8 @@ start_orasi() {
     >>"$E2E_TMP/orasi.log" 2>&1 &
   ORASI_PID=$!
   e2e_register_pid "$ORASI_PID"
-  local i code=""
-  for i in $(seq 1 300); do
+  local code=""
+  for _ in $(seq 1 300); do
     kill -0 "$ORASI_PID" 2>/dev/null || e2e_die "orasi exited during start-up (log above)"
     code=$(e2e_http_status "$API_URL/ready")
     [ "$code" = 200 ] && return 0
@@ -202,7 +203,7 @@ else e2e_fail "the two-day-old partition is not in the bucket"; fi
 write_config 1d
 start_orasi
 gone=""
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
   list_keys >"$E2E_TMP/objects2.txt"
   if ! grep -q "$OLD_PART" "$E2E_TMP/objects2.txt" \
     && ! grep -q LIST-FAILED "$E2E_TMP/objects2.txt"; then gone=1; break; fi
