@@ -37,7 +37,6 @@ start_s3rver() {
     --configure-bucket "$BUCKET" >>"$E2E_TMP/s3rver.log" 2>&1 &
   S3_PID=$!
   e2e_register_pid "$S3_PID"
-
   for _ in $(seq 1 100); do
     [ "$(e2e_http_status "$S3_URL/")" != 000 ] && return 0
     sleep 0.1
