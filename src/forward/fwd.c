@@ -181,8 +181,8 @@ struct fwd {
         st_dead, st_split, st_replays, st_inflight;
     metric_t *m_queue_bytes, *m_oldest, *m_dead_items, *m_dead_batches, *m_retries,
         *m_replays, *m_inflight, *m_waiting;
-    metric_family_t *f_items, *f_state, *f_req, *f_region;
-    metric_t *m_region_active[16];
+    metric_family_t *f_items, *f_state, *f_req, *f_region, *f_members;
+    metric_t *m_region_active[16], *m_members[16];
     pthread_mutex_t pend_mu;
     struct fwd_pending_members *pend;
 };
@@ -837,6 +837,8 @@ static void fwd_apply_members(fwd_t *f, struct fwd_pending_members *p)
         ring_build(&r->ring, names, nk, 128);
         f->view_dirty = 2;
     }
+    if (p->region < 16)
+        metric_set(f->m_members[p->region], (double)nk);
 }
 
 int fwd_set_members(fwd_t *f, size_t region, const fwd_member_spec_t *v, size_t n)
@@ -1859,6 +1861,9 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
     f->f_req = metrics_counter("orasi_forward_requests_total",
                                "Export requests by upstream and outcome", 2,
                                (const char *[]){"upstream", "outcome"});
+    f->f_members = metrics_gauge("orasi_forward_upstreams",
+                                 "Upstreams currently known per region (static, DNS or etcd)", 1,
+                                 (const char *[]){"region"});
     f->f_region = metrics_gauge("orasi_forward_region_active",
                                 "1 for the region new data is routed to (highest priority with a "
                                 "usable upstream)",
@@ -1869,8 +1874,10 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
         snprintf(reg->name, sizeof(reg->name), "%s", rc_->name);
         reg->priority = rc_->priority;
         f->order[r] = r;
-        if (r < 16)
+        if (r < 16) {
             f->m_region_active[r] = metric_series(f->f_region, (const char *[]){reg->name});
+            f->m_members[r] = metric_series(f->f_members, (const char *[]){reg->name});
+        }
         fwd_member_spec_t specs[FWD_MAX_MEMBERS];
         size_t n = 0;
         for (size_t i = 0; i < rc_->n_upstreams && n < FWD_MAX_MEMBERS; i++) {
