@@ -198,7 +198,8 @@ int s3xml_parse_time(slice_t s, int64_t *ns)
     if (digits(p, 4, &y) || digits(p + 5, 2, &mo) || digits(p + 8, 2, &d) ||
         digits(p + 11, 2, &h) || digits(p + 14, 2, &mi) || digits(p + 17, 2, &se))
         return ORASI_EPARSE;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    /* ns since the epoch fit an int64 until April 2262 */
+    if (y < 1970 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return ORASI_EPARSE;
     int64_t frac = 0, scale = 1000000000;
     size_t i = 19;

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "objstore/objstore.h"
+#include "objstore/s3xml.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1053,6 +1054,50 @@ static void test_alloc_failures(void **state)
     free(dir);
 }
 
+/* The XML reader on its own: entities, times, errors, odd documents. */
+static void test_s3xml(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b, 64);
+    assert_int_equal(s3xml_unescape(SLICE_LIT("a&amp;b&lt;&gt;&quot;&apos;&#65;&#x42;&#xe9;&#x1F600;"),
+                                    &b),
+                     0);
+    assert_int_equal(buf_append_byte(&b, 0), 0);
+    assert_string_equal((const char *)b.data, "a&b<>\"'AB\xc3\xa9\xf0\x9f\x98\x80");
+    const char *bad[] = {"&", "&amp", "&nope;", "&#;", "&#x;", "&#0;", "&#xD800;", "&#x110000;",
+                         "&#99999999999;", "&#12a;"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        b.len = 1;
+        assert_int_equal(s3xml_unescape(slice_cstr(bad[i]), &b), ORASI_EPARSE);
+        assert_int_equal(b.len, 1); /* unchanged */
+    }
+    buf_free(&b);
+    int64_t ns = 0;
+    assert_int_equal(s3xml_parse_time(SLICE_LIT("1970-01-01T00:00:01Z"), &ns), 0);
+    assert_int_equal(ns, 1000000000);
+    assert_int_equal(s3xml_parse_time(SLICE_LIT("2026-01-02T03:04:05.123456789123Z"), &ns), 0);
+    assert_int_equal(ns % 1000000000, 123456789);
+    /* found by fuzzing: years past 2262 overflow int64 nanoseconds */
+    assert_int_equal(s3xml_parse_time(SLICE_LIT("9999-01-01T00:00:00Z"), &ns), ORASI_EPARSE);
+    assert_int_equal(s3xml_parse_time(SLICE_LIT("2026-13-01T00:00:00Z"), &ns), ORASI_EPARSE);
+    assert_int_equal(s3xml_parse_time(SLICE_LIT("2026-01-01 00:00:00Z"), &ns), ORASI_EPARSE);
+    char msg[32];
+    assert_int_equal(s3xml_error(SLICE_LIT("<Error><Code>SlowDown</Code><Message>Reduce your request "
+                                           "rate, please, a lot</Message></Error>"),
+                                 msg, sizeof(msg)),
+                     1);
+    assert_string_equal(msg, "SlowDown: Reduce your request r"); /* truncated to fit */
+    assert_int_equal(s3xml_error(SLICE_LIT("<Ok/>"), msg, sizeof(msg)), 0);
+    assert_string_equal(msg, "");
+    slice_t c;
+    assert_int_equal(s3xml_find(SLICE_LIT("<a><Keyx>1</Keyx><Key attr=\"1\">v</Key ></a>"), "Key", &c), 1);
+    assert_true(slice_eq_cstr(c, "v"));
+    assert_int_equal(s3xml_find(SLICE_LIT("<Key>unterminated"), "Key", &c), 0);
+    assert_int_equal(s3xml_find(SLICE_LIT("<Key/>"), "Key", &c), 1);
+    assert_int_equal(c.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1060,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_uri_encode),
         cmocka_unit_test(test_canonical_query),
         cmocka_unit_test(test_sha256_hex),
+        cmocka_unit_test(test_s3xml),
         cmocka_unit_test(test_signed_requests),
         cmocka_unit_test(test_list_pages),
         cmocka_unit_test(test_multipart),
