@@ -1372,29 +1372,22 @@ int lake_hot_check(lake_t *l, const lake_hot_snap_t *snap)
     return 0;
 }
 
-/* Column of a chunk as all NULL (a column the query does not read). */
-static void hot_null_column(duckdb_vector v, size_t n)
+/* Whether column c is copied (columns past 63 always are). */
+static int hot_col_on(uint64_t colmask, size_t c)
 {
-    duckdb_vector_ensure_validity_writable(v);
-    uint64_t *valid = duckdb_vector_get_validity(v);
-    for (size_t i = 0; i < n; i++)
-        duckdb_validity_set_row_invalid(valid, i);
+    return c >= 64 || (colmask >> c & 1);
 }
 
-/* Rows [row, row+n) of t into the fresh chunk ch, NULL for the columns not asked for.
- * Under mu. */
+/* Rows [row, row+n) of t into the fresh chunk ch, which holds the selected columns only,
+ * in schema order. Under mu. */
 static int hot_fill_rows(const colbuf_table_t *t, uint64_t colmask, size_t row, size_t n,
                          duckdb_data_chunk ch)
 {
     const colbuf_schema_t *s = t->schema;
     int rc = 0;
-    for (size_t c = 0; c < s->ncols && !rc; c++) {
-        duckdb_vector v = duckdb_data_chunk_get_vector(ch, c);
-        if (c < 64 && !(colmask >> c & 1))
-            hot_null_column(v, n);
-        else
-            rc = colbuf_fill(t, c, v, row, n);
-    }
+    for (size_t c = 0, k = 0; c < s->ncols && !rc; c++)
+        if (hot_col_on(colmask, c))
+            rc = colbuf_fill(t, c, duckdb_data_chunk_get_vector(ch, k++), row, n);
     if (!rc)
         duckdb_data_chunk_set_size(ch, n);
     return rc;
@@ -1420,8 +1413,14 @@ int lake_hot_fill(lake_t *l, const lake_hot_snap_t *snap, const char *tenant, in
     types = orasi_calloc(s->ncols, sizeof(*types));
     if (!types)
         return ORASI_ENOMEM;
+    size_t ntypes = 0;
     for (size_t c = 0; c < s->ncols; c++)
-        types[c] = colbuf_duck_type(s, c);
+        if (hot_col_on(f->colmask, c))
+            types[ntypes++] = colbuf_duck_type(s, c);
+    if (ntypes == 0) {
+        orasi_free(types);
+        return ORASI_EINVAL;
+    }
 
     pthread_mutex_lock(&l->mu);
     size_t cap = l->nbufs;
@@ -1444,7 +1443,11 @@ int lake_hot_fill(lake_t *l, const lake_hot_snap_t *snap, const char *tenant, in
     size_t vs = duckdb_vector_size();
     for (size_t i = 0; i < nsrc && !rc; i++) {
         for (size_t row = 0; row < src[i].rows && !rc; row += vs) {
+            if (f->max_rows && *rows >= f->max_rows)
+                break;
             size_t n = src[i].rows - row < vs ? src[i].rows - row : vs;
+            if (f->max_rows && n > f->max_rows - *rows)
+                n = (size_t)(f->max_rows - *rows);
             /* one chunk for a block of rows, or one per matching row of a trace lookup */
             size_t r = row, end = row + n;
             while (!rc && r < end) {
@@ -1460,7 +1463,7 @@ int lake_hot_fill(lake_t *l, const lake_hot_snap_t *snap, const char *tenant, in
                 }
                 duckdb_data_chunk ch = NULL;
                 if (!rc && r < end) {
-                    ch = duckdb_create_data_chunk(types, s->ncols);
+                    ch = duckdb_create_data_chunk(types, ntypes);
                     rc = ch ? hot_fill_rows(src[i].t, f->colmask, r, take, ch) : ORASI_ENOMEM;
                 }
                 pthread_mutex_unlock(&l->mu);
@@ -1476,7 +1479,7 @@ int lake_hot_fill(lake_t *l, const lake_hot_snap_t *snap, const char *tenant, in
             }
         }
     }
-    for (size_t c = 0; c < s->ncols; c++)
+    for (size_t c = 0; c < ntypes; c++)
         duckdb_destroy_logical_type(&types[c]);
     orasi_free(types);
     orasi_free(src);

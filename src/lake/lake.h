@@ -181,12 +181,13 @@ int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after
 /* Which buffered rows and columns lake_hot_fill copies. */
 struct lake_hot_filter {
     int64_t t0, t1;          /* buffers whose time range overlaps [t0, t1] */
-    uint64_t colmask;        /* bit i: copy column i of the schema; the others are NULL
-                                (columns past 63 are always copied) */
+    uint64_t colmask;        /* bit i: copy column i of the schema (columns past 63 are
+                                always copied); at least one column */
     const uint8_t *trace_id; /* traces: only rows of this trace (16 bytes); NULL = all */
+    uint64_t max_rows;       /* stop after this many rows; 0 = all */
 };
 /* Append the buffered rows of (tenant, sig) that pass `f` to `app` (an appender on a
- * table with colbuf_schema(sig)'s columns and types, in order), in chunks of
+ * table with the selected columns of colbuf_schema(sig), their types, in schema order), in chunks of
  * duckdb_vector_size() rows; the lake lock is held only while a chunk is copied out of
  * the buffers, never while DuckDB works. *rows receives the number of rows appended.
  * 0, ORASI_EAGAIN (a flush completed or started: begin again), ORASI_ENOMEM,

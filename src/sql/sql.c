@@ -550,14 +550,29 @@ void sql_engine_interrupt_all(sql_engine_t *e)
 
 /* ---- lake tables ------------------------------------------------------------------------------ */
 
-/* CREATE OR REPLACE TEMP TABLE _orasi_hot_<sig> with the schema's columns and types. */
-static int hot_table_sql(buf_t *b, int sig)
+static int col_on(uint64_t colmask, size_t c)
+{
+    return c >= 64 || (colmask >> c & 1);
+}
+
+/* The columns copied from the buffers: what the query reads, and never none (column 0,
+ * the time, keeps the row count). */
+static uint64_t hot_mask(const struct sql_prune *pr, int sig)
+{
+    return pr->colmask[sig] | 1;
+}
+
+/* CREATE OR REPLACE TEMP TABLE _orasi_hot_<sig> with the selected columns of the schema
+ * (their types, in schema order): unselected columns are not stored at all. */
+static int hot_table_sql(buf_t *b, int sig, uint64_t mask)
 {
     const colbuf_schema_t *s = colbuf_schema(sig);
     int rc = buf_printf(b, "CREATE OR REPLACE TEMP TABLE " SQL_HOT_PREFIX "%s (",
                         colbuf_sig_name(sig));
-    for (size_t c = 0; c < s->ncols && !rc; c++) {
-        if (c)
+    for (size_t c = 0, k = 0; c < s->ncols && !rc; c++) {
+        if (!col_on(mask, c))
+            continue;
+        if (k++)
             rc = buf_append_str(b, ", ");
         if (!rc)
             rc = ident_quote(b, s->cols[c].name);
@@ -576,8 +591,10 @@ static int hot_table_sql(buf_t *b, int sig)
 }
 
 /* The view: timestamp columns as TIMESTAMP WITH TIME ZONE (UTC) so that comparisons with
- * now() and INTERVAL arithmetic work, everything else as stored. */
-static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *files)
+ * now() and INTERVAL arithmetic work, everything else as stored. The hot side names every
+ * column, typed NULL for those not copied. */
+static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *files,
+                    uint64_t mask)
 {
     const colbuf_schema_t *s = colbuf_schema(sig);
     const char *name = colbuf_sig_name(sig);
@@ -621,7 +638,26 @@ static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *fi
                             mixed ? "true" : "false");
     }
     if (!rc)
-        rc = buf_printf(b, "SELECT * FROM temp.main." SQL_HOT_PREFIX "%s)", name);
+        rc = buf_append_str(b, "SELECT ");
+    for (size_t c = 0; c < s->ncols && !rc; c++) {
+        if (c)
+            rc = buf_append_str(b, ", ");
+        if (!rc && !col_on(mask, c)) {
+            duckdb_logical_type t = colbuf_duck_type(s, c);
+            if (!t)
+                return ORASI_ENOMEM;
+            rc = buf_append_str(b, "CAST(NULL AS ");
+            if (!rc)
+                rc = sql_out_type_name(b, t);
+            if (!rc)
+                rc = buf_append_str(b, ") AS ");
+            duckdb_destroy_logical_type(&t);
+        }
+        if (!rc)
+            rc = ident_quote(b, s->cols[c].name);
+    }
+    if (!rc)
+        rc = buf_printf(b, " FROM temp.main." SQL_HOT_PREFIX "%s)", name);
     return rc ? rc : buf_append_byte(b, 0);
 }
 
@@ -668,7 +704,7 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
                 t1 = pr->t1;
             }
             buf_clear(&q);
-            if ((rc = hot_table_sql(&q, s)) ||
+            if ((rc = hot_table_sql(&q, s, hot_mask(pr, s))) ||
                 (rc = exec(con, (const char *)q.data, err, errlen)))
                 goto out;
             duckdb_appender app = NULL;
@@ -685,9 +721,10 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
             struct lake_hot_filter hf = {
                 .t0 = t0,
                 .t1 = t1,
-                .colmask = pr->colmask[s],
+                .colmask = hot_mask(pr, s),
                 .trace_id = s == LAKE_TRACES && pr->sig == s && pr->has_trace_id ? pr->trace_id
                                                                                   : NULL,
+                .max_rows = pr->sig == s ? pr->hot_limit : 0,
             };
             rc = lake_hot_fill(e->lake, &snap, tenant, s, &hf, app, &n);
             if (duckdb_appender_close(app) != DuckDBSuccess && !rc) {
@@ -731,7 +768,7 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
         if (!su->used[s])
             continue;
         buf_clear(&q);
-        if ((rc = view_sql(&q, e, s, &su->files[s])) == ORASI_ETOOBIG)
+        if ((rc = view_sql(&q, e, s, &su->files[s], hot_mask(pr, s))) == ORASI_ETOOBIG)
             snprintf(err, errlen, "the query would read too many files (%zu); narrow its time range",
                      su->files[s].n);
         if (!rc)

@@ -449,6 +449,59 @@ static void column_masks(const json_doc_t *d, const char *ast, size_t len, struc
     memcpy(out->colmask, mask, sizeof(mask));
 }
 
+/* A constant non-negative integer (LIMIT / OFFSET), or -1. */
+static int64_t const_int(const json_doc_t *d, uint32_t e)
+{
+    if (e == JSON_NONE || !str_is(d, get(d, e, "class"), "CONSTANT"))
+        return -1;
+    uint32_t v = get(d, get(d, e, "value"), "value");
+    int64_t x;
+    if (v == JSON_NONE || !json_is(d, v, JSON_NUMBER) || json_num_i64(json_slice(d, v), &x) != 0 ||
+        x < 0)
+        return -1;
+    return x;
+}
+
+/* out->hot_limit for "SELECT cols FROM t LIMIT n [OFFSET m]" (see sql_prune.h). */
+static void plain_limit(const json_doc_t *d, uint32_t node, uint32_t from, struct sql_prune *out)
+{
+    uint32_t mods = get(d, node, "modifiers"), sel = get(d, node, "select_list");
+    uint32_t groups = get(d, node, "group_expressions"), sets = get(d, node, "group_sets");
+    static const char *const nulls[] = {"where_clause", "having", "qualify", "sample", NULL};
+    for (int i = 0; nulls[i]; i++) {
+        uint32_t x = get(d, node, nulls[i]);
+        if (x != JSON_NONE && !json_is(d, x, JSON_NULL))
+            return;
+    }
+    uint32_t fs = get(d, from, "sample");
+    if (!str_is(d, get(d, node, "aggregate_handling"), "STANDARD_HANDLING") ||
+        (fs != JSON_NONE && !json_is(d, fs, JSON_NULL)) || groups == JSON_NONE ||
+        !json_is(d, groups, JSON_ARRAY) || json_at(d, groups)->n || sets == JSON_NONE ||
+        !json_is(d, sets, JSON_ARRAY) || json_at(d, sets)->n || mods == JSON_NONE ||
+        !json_is(d, mods, JSON_ARRAY) || json_at(d, mods)->n != 1 || sel == JSON_NONE ||
+        !json_is(d, sel, JSON_ARRAY))
+        return;
+    JSON_ARR_FOREACH(d, sel, el)
+    {
+        uint32_t cls = get(d, el, "class");
+        if (str_is(d, cls, "COLUMN_REF"))
+            continue;
+        uint32_t rl = get(d, el, "replace_list"), ex = get(d, el, "expr");
+        if (!str_is(d, cls, "STAR") || rl == JSON_NONE || !json_is(d, rl, JSON_ARRAY) ||
+            json_at(d, rl)->n || (ex != JSON_NONE && !json_is(d, ex, JSON_NULL)))
+            return;
+    }
+    uint32_t m = json_arr_get(d, mods, 0);
+    if (!str_is(d, get(d, m, "type"), "LIMIT_MODIFIER"))
+        return;
+    int64_t lim = const_int(d, get(d, m, "limit"));
+    uint32_t off = get(d, m, "offset");
+    int64_t o = off == JSON_NONE || json_is(d, off, JSON_NULL) ? 0 : const_int(d, off);
+    if (lim < 0 || o < 0 || lim > (int64_t)1 << 40 || o > (int64_t)1 << 40)
+        return;
+    out->hot_limit = (uint64_t)(lim + o) ? (uint64_t)(lim + o) : 1;
+}
+
 int sql_prune_analyze(duckdb_connection con, const char *sql, uint64_t slack_ns,
                       struct sql_prune *out)
 {
@@ -513,6 +566,7 @@ int sql_prune_analyze(duckdb_connection con, const char *sql, uint64_t slack_ns,
     c.table = table;
     c.alias = alias;
     c.time_col = colbuf_schema(out->sig)->time_col;
+    plain_limit(&d, node, from, out);
     uint32_t where = get(&d, node, "where_clause");
     if (where == JSON_NONE || json_is(&d, where, JSON_NULL))
         goto out;

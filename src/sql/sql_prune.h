@@ -41,6 +41,10 @@ struct sql_prune {
      * name that is neither a lake column nor a select-list alias make it "all". The
      * engine copies only these columns of the unflushed rows (the rest stay NULL). */
     uint64_t colmask[LAKE_SIG_COUNT];
+    /* A plain "SELECT columns FROM t LIMIT n [OFFSET m]" (no WHERE, grouping, ordering,
+     * distinct, sampling or expression): any n+m rows answer it, so at most that many
+     * buffered rows are needed. 0 = no such limit. */
+    uint64_t hot_limit;
 };
 
 /* Analyse `sql` (NUL-terminated, a single statement) on `con`. Never fails the query: on

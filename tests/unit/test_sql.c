@@ -1013,6 +1013,29 @@ static void test_hot_columns(void **state)
                     (unsigned long long)pr.colmask[LAKE_TRACES], (unsigned long long)cases[i].mask);
         assert_true(pr.colmask[LAKE_TRACES] == cases[i].mask);
     }
+    struct {
+        const char *sql;
+        uint64_t limit;
+    } lims[] = {
+        {"SELECT * FROM traces LIMIT 10", 10},
+        {"SELECT TraceId, * FROM traces LIMIT 5 OFFSET 2", 7},
+        {"SELECT * FROM traces WHERE Duration > 0 LIMIT 5", 0},
+        {"SELECT count(*) FROM traces LIMIT 5", 0},
+        {"SELECT * FROM traces ORDER BY Duration LIMIT 5", 0},
+        {"SELECT DISTINCT ServiceName FROM traces LIMIT 3", 0},
+        {"SELECT * REPLACE (Duration * 2 AS Duration) FROM traces LIMIT 3", 0},
+        {"SELECT ServiceName FROM traces GROUP BY ALL LIMIT 3", 0},
+        {"SELECT * FROM traces USING SAMPLE 10 LIMIT 3", 0},
+        {"SELECT * FROM traces", 0},
+    };
+    for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++) {
+        struct sql_prune pr;
+        sql_prune_analyze(con, lims[i].sql, 0, &pr);
+        if (pr.hot_limit != lims[i].limit)
+            fprintf(stderr, "%s: hot_limit %llu, expected %llu\n", lims[i].sql,
+                    (unsigned long long)pr.hot_limit, (unsigned long long)lims[i].limit);
+        assert_true(pr.hot_limit == lims[i].limit);
+    }
     duckdb_disconnect(&con);
     duckdb_close(&db);
 
@@ -1039,6 +1062,20 @@ static void test_hot_columns(void **state)
     snprintf(q, sizeof(q), "SELECT Duration FROM traces WHERE TraceId = '%s'", hex);
     assert_int_equal(ask_int(&f, "t", q, &st), span_dur(42 + 7));
     assert_int_equal(st.hot_rows, 1);
+    /* a plain LIMIT needs only that many buffered rows */
+    struct answer an;
+    ask_ok(&f, "t", "SELECT * FROM traces LIMIT 7", &an);
+    assert_int_equal(nrows(&an), 7);
+    assert_int_equal(an.st.hot_rows, 7);
+    answer_free(&an);
+    ask_ok(&f, "t", "SELECT SpanId FROM traces LIMIT 7 OFFSET 95", &an);
+    assert_int_equal(nrows(&an), 5);
+    assert_int_equal(an.st.hot_rows, 100);
+    answer_free(&an);
+    ask_ok(&f, "t", "SELECT * FROM traces WHERE Duration > 0 LIMIT 7", &an);
+    assert_int_equal(nrows(&an), 7);
+    assert_int_equal(an.st.hot_rows, 100);
+    answer_free(&an);
     fx_close(&f);
 }
 
