@@ -54,6 +54,7 @@ struct s3 {
     struct objstore_s3_options o; /* strings owned (copies, env applied) */
     char *base_url;               /* bucket root without trailing '/' */
     char *key_prefix;             /* "" or ending in '/' */
+    char *token_hdr;              /* "x-amz-security-token: …" or NULL */
     char sigv4[160];              /* "aws:amz:<region>:s3" */
     CURL *curl;
     int anonymous;
@@ -403,14 +404,8 @@ static int s3_do(struct s3 *s, struct req *r, char *err, size_t errlen)
     }
     snprintf(hdr, sizeof(hdr), "x-amz-content-sha256: %s", sha);
     hl = curl_slist_append(hl, hdr);
-    if (hl && s->o.session_token && s->o.session_token[0]) {
-        snprintf(hdr, sizeof(hdr), "x-amz-security-token: %.500s", s->o.session_token);
-        if (strlen(s->o.session_token) > 500) {
-            rc = ORASI_ETOOBIG;
-            snprintf(err, errlen, "session token longer than 500 bytes");
-            goto out;
-        }
-        t = curl_slist_append(hl, hdr);
+    if (hl && s->token_hdr) {
+        t = curl_slist_append(hl, s->token_hdr);
         hl = t ? t : (curl_slist_free_all(hl), NULL);
     }
     if (hl && r->content_type) {
@@ -863,6 +858,7 @@ static void s3_destroy(objstore_t *os)
     config_free_struct(objstore_s3_config_options, &s->o);
     orasi_free(s->base_url);
     orasi_free(s->key_prefix);
+    orasi_free(s->token_hdr);
     orasi_free(s);
     curl_global_cleanup();
 }
@@ -956,6 +952,19 @@ int objstore_s3_open(const struct objstore_s3_options *o, objstore_t **out, char
         goto fail;
     }
     s->anonymous = !s->o.access_key_id;
+    if (s->o.session_token && s->o.session_token[0]) {
+        /* STS tokens run to a few KiB; a line break would inject a header */
+        size_t tl = strlen(s->o.session_token);
+        if (tl > 16384 || strpbrk(s->o.session_token, "\r\n")) {
+            snprintf(err, errlen, "objstore: s3.session_token is too long or holds a line break");
+            goto fail;
+        }
+        rc = ORASI_ENOMEM;
+        if (!(s->token_hdr = orasi_malloc(tl + 24)))
+            goto fail;
+        snprintf(s->token_hdr, tl + 24, "x-amz-security-token: %s", s->o.session_token);
+        rc = ORASI_ECONFIG;
+    }
     for (const char *p = s->o.region; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
             snprintf(err, errlen, "objstore: s3.region \"%s\" is not a region name",

@@ -3,7 +3,8 @@
  * every published Parquet file appears in the bucket under the same Hive key with the
  * same bytes; files published while the store is down are uploaded once it is back;
  * a lake closed with uploads pending (drain timeout) uploads them at the next open;
- * retention deletes the objects of the files it deletes; a bad bucket configuration
+ * retention and compaction delete the objects of the files they delete (the merged file
+ * is uploaded); a bad bucket configuration
  * fails lake_open with a clear message.
  */
 #include "core/alloc.h"
@@ -202,6 +203,23 @@ static void test_lake_uploads(void **state)
     assert_int_equal(wait_mirrored(&e, l2, root, 20), 5);
     assert_int_equal(lake_maintain(l2), 0);
     assert_int_equal(wait_mirrored(&e, l2, root, 20), 4);
+    lake_close(l2);
+
+    /* compaction: three files of a past hour become one, in the lake and in the bucket */
+    o.compaction = 1;
+    o.compaction_min_files = 2;
+    assert_int_equal(lake_open(&o, &l2, err, sizeof(err)), 0);
+    uint64_t past = now - 5 * HOUR;
+    for (int i = 0; i < 3; i++) {
+        append_spans(l2, "t9", past + (uint64_t)i * SEC, 10 + (uint64_t)i);
+        assert_int_equal(lake_flush(l2, 0), 0);
+    }
+    assert_int_equal(wait_mirrored(&e, l2, root, 20), 7);
+    assert_int_equal(lake_maintain(l2), 0);
+    assert_int_equal(wait_mirrored(&e, l2, root, 20), 5);
+    assert_int_equal(objstore_list(e.bucket, "tenant=t9/", &objs, err, sizeof(err)), 0);
+    assert_int_equal(objs.n, 1);
+    objstore_list_free(&objs);
     lake_close(l2);
     env_stop(&e);
 }
