@@ -186,6 +186,7 @@ static int run_round(struct lake_upload *u, int *more)
     char err[512], local[PATH_MAX];
     size_t n = 0;
     int64_t pending = 0;
+    int soft = 0; /* a failure that must not stop the round, but causes a backoff */
     int rc = db_count(u, count_sql, NULL, &pending);
     *more = 0;
     if (rc)
@@ -208,9 +209,7 @@ static int run_round(struct lake_upload *u, int *more)
         if ((rc = db_exec(u, start_sql, paths[i], (int64_t)clock_wall_ns(), 0, 1)))
             break;
         struct stat sb;
-        uint64_t size = stat(local, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-        int prc = objstore_put_file(u->os, paths[i], local, err, sizeof(err));
-        if (prc == ORASI_ENOTFOUND) {
+        if (stat(local, &sb) != 0) {
             /* the file went away meanwhile (compaction, retention): fine if the catalog
              * no longer lists it; the delete pass below removes any partial object */
             int64_t listed = 0;
@@ -218,11 +217,16 @@ static int run_round(struct lake_upload *u, int *more)
                 break;
             if (!listed)
                 continue;
-            LOG_E("lake-upload", "%s is in the catalog but not on disk: %s", paths[i], err);
+            LOG_E("lake-upload", "%s is in the catalog but cannot be read: %s", paths[i],
+                  strerror(errno));
             metric_inc(u->m.errors);
             bump(u, &u->st.errors, 1);
-            continue; /* not retried in a tight loop: the next round comes after RESCAN */
+            soft = ORASI_ENOTFOUND; /* go on with the others, then back off */
+            continue;
         }
+        uint64_t size = (uint64_t)sb.st_size;
+        /* any failure here is the store's (a 404 is NoSuchBucket): back off and retry */
+        int prc = objstore_put_file(u->os, paths[i], local, err, sizeof(err));
         if (prc) {
             LOG_W("lake-upload", "upload of %s failed (will retry): %s", paths[i], err);
             metric_inc(u->m.errors);
@@ -265,7 +269,7 @@ static int run_round(struct lake_upload *u, int *more)
         LOG_D("lake-upload", "deleted object %s", paths[i]);
     }
     free_paths(paths, n);
-    return rc;
+    return rc ? rc : soft;
 }
 
 /* ---- the thread --------------------------------------------------------------------------- */

@@ -254,6 +254,47 @@ static void test_lake_resume_after_restart(void **state)
     env_stop(&e);
 }
 
+/* A bucket that does not exist yet (404 NoSuchBucket) is a failure to retry, not a
+ * reason to skip files: once the bucket exists, everything is uploaded. */
+static void test_lake_bucket_created_later(void **state)
+{
+    (void)state;
+    if (!s3rver_script())
+        skip();
+    struct env e;
+    env_start(&e);
+    struct lake_options o;
+    lake_t *l = open_s3_lake(&e, &o, 5 * SEC);
+    lake_close(l);
+    o.s3.bucket = "later-bucket";
+    char root[600], err[256];
+    assert_int_equal(lake_open(&o, &l, err, sizeof(err)), 0);
+    snprintf(root, sizeof(root), "%s", lake_root(l));
+    append_spans(l, "t1", clock_wall_ns(), 1);
+    assert_int_equal(lake_flush(l, 0), 0);
+    usleep(500000);
+    objstore_list_t objs;
+    assert_int_equal(objstore_list(e.bucket, "", &objs, err, sizeof(err)), 0);
+    assert_int_equal(objs.n, 0);
+    objstore_list_free(&objs);
+    /* the same server now also has later-bucket; look at it through e.bucket */
+    int port = e.s3.port;
+    s3rver_stop(&e.s3);
+    assert_int_equal(s3rver_start(&e.s3, e.s3dir, "later-bucket", port), 0);
+    objstore_close(e.bucket);
+    struct objstore_s3_options bo;
+    objstore_s3_options_default(&bo);
+    bo.endpoint = e.ep;
+    bo.bucket = "later-bucket";
+    bo.prefix = "warehouse/orasi";
+    bo.access_key_id = bo.secret_access_key = "S3RVER";
+    bo.path_style = 1;
+    assert_int_equal(objstore_s3_open(&bo, &e.bucket, err, sizeof(err)), 0);
+    assert_int_equal(wait_mirrored(&e, l, root, 30), 1);
+    lake_close(l);
+    env_stop(&e);
+}
+
 static void test_lake_bad_config(void **state)
 {
     (void)state;
@@ -277,6 +318,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lake_uploads),
         cmocka_unit_test(test_lake_resume_after_restart),
+        cmocka_unit_test(test_lake_bucket_created_later),
         cmocka_unit_test(test_lake_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
