@@ -611,17 +611,17 @@ static int bq_plain_open(const char *root, duckdb_database *db, duckdb_connectio
     for (int i = 0; i < 2; i++) {
         snprintf(q, sizeof(q),
                  "CREATE VIEW %s AS SELECT * REPLACE (CAST(\"Timestamp\" AS TIMESTAMPTZ) AS "
-                 "\"Timestamp\") FROM read_parquet('%s/tenant=default/signal=%s/**/*.parquet', "
+                 "\"Timestamp\") FROM read_parquet('%.*s/tenant=default/signal=%s/**/*.parquet', "
                  "hive_partitioning=true)",
-                 sigs[i], root, sigs[i]);
+                 sigs[i], (int)(sizeof(q) / 2), root, sigs[i]);
         if (duckdb_query(*con, q, &r) != DuckDBSuccess) {
             fprintf(stderr, "bench-query: %s\n", duckdb_result_error(&r));
             duckdb_destroy_result(&r);
             return ORASI_EINTERNAL;
         }
         duckdb_destroy_result(&r);
-        snprintf(q, sizeof(q), "SELECT count(*) FROM glob('%s/tenant=default/signal=%s/**/*.parquet')",
-                 root, sigs[i]);
+        snprintf(q, sizeof(q), "SELECT count(*) FROM glob('%.*s/tenant=default/signal=%s/**/*.parquet')",
+                 (int)(sizeof(q) / 2), root, sigs[i]);
         if (duckdb_query(*con, q, &r) == DuckDBSuccess)
             files[i] = (uint64_t)duckdb_value_int64(&r, 0, 0);
         duckdb_destroy_result(&r);

@@ -59,8 +59,8 @@ static void hmac(const uint8_t *key, size_t klen, const char *msg, uint8_t out[3
 
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 /* Percent-decode then encode again as SigV4 wants (into out, NUL-terminated). */
@@ -201,8 +201,8 @@ static void test_verifier_aws_examples(void **state)
                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
                       {"x-amz-date", "20130524T000000Z"}};
     sigv4("GET", "/test.txt", "", g, 4, "host;range;x-amz-content-sha256;x-amz-date",
-          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-          "20130524T000000Z", "us-east-1", secret, sig);
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "20130524T000000Z",
+          "us-east-1", secret, sig);
     assert_string_equal(sig, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
     /* GET Bucket (List Objects), a query to sort */
     struct hdr l[] = {{"Host", "examplebucket.s3.amazonaws.com"},
@@ -210,13 +210,13 @@ static void test_verifier_aws_examples(void **state)
                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
                       {"x-amz-date", "20130524T000000Z"}};
     sigv4("GET", "/", "prefix=J&max-keys=2", l, 3, "host;x-amz-content-sha256;x-amz-date",
-          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-          "20130524T000000Z", "us-east-1", secret, sig);
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "20130524T000000Z",
+          "us-east-1", secret, sig);
     assert_string_equal(sig, "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
     /* GET Bucket lifecycle: a bare parameter canonicalises to "lifecycle=" */
     sigv4("GET", "/", "lifecycle", l, 3, "host;x-amz-content-sha256;x-amz-date",
-          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-          "20130524T000000Z", "us-east-1", secret, sig);
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "20130524T000000Z",
+          "us-east-1", secret, sig);
     assert_string_equal(sig, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
     /* PUT Object with a payload and an encoded key */
     char ph[65];
@@ -229,8 +229,8 @@ static void test_verifier_aws_examples(void **state)
                       {"x-amz-content-sha256", ""}};
     snprintf(p[4].value, sizeof(p[4].value), "%s", ph);
     sigv4("PUT", "/test%24file.text", "", p, 5,
-          "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class", ph,
-          "20130524T000000Z", "us-east-1", secret, sig);
+          "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class", ph, "20130524T000000Z",
+          "us-east-1", secret, sig);
     assert_string_equal(sig, "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
 }
 
@@ -252,9 +252,9 @@ struct rec {
     char content_type[128];
     char token[2048];
     size_t body_len;
-    int sig_ok;         /* Authorization verified */
-    int sha_ok;         /* x-amz-content-sha256 == SHA-256 of the body received */
-    char *body;         /* first 64 KiB, NUL-terminated (malloc) */
+    int sig_ok; /* Authorization verified */
+    int sha_ok; /* x-amz-content-sha256 == SHA-256 of the body received */
+    char *body; /* first 64 KiB, NUL-terminated (malloc) */
 };
 
 #define MAX_REC 128
@@ -384,9 +384,10 @@ static void serve_conn(struct fake *f, int cfd)
         const char *psha = hget(h, nh, "x-amz-content-sha256");
         rc.sha_ok = psha && strcmp(psha, bsha) == 0;
         const char *ct = hget(h, nh, "Content-Type");
-        snprintf(rc.content_type, sizeof(rc.content_type), "%s", ct ? ct : "");
+        snprintf(rc.content_type, sizeof(rc.content_type), "%.*s", (int)sizeof(rc.content_type) - 1,
+                 ct ? ct : "");
         const char *tok = hget(h, nh, "x-amz-security-token");
-        snprintf(rc.token, sizeof(rc.token), "%s", tok ? tok : "");
+        snprintf(rc.token, sizeof(rc.token), "%.*s", (int)sizeof(rc.token) - 1, tok ? tok : "");
         /* verify the Authorization header */
         const char *auth = hget(h, nh, "Authorization");
         const char *amzdate = hget(h, nh, "x-amz-date");
@@ -396,8 +397,7 @@ static void serve_conn(struct fake *f, int cfd)
                        "AWS4-HMAC-SHA256 Credential=%255[^,], SignedHeaders=%511[^,], "
                        "Signature=%127s",
                        cred, signed_h, sig) == 3 &&
-                sscanf(cred, AK "/%15[^/]/%63[^/]/%15[^/]/aws4_request", date, region, svc) ==
-                    3 &&
+                sscanf(cred, AK "/%15[^/]/%63[^/]/%15[^/]/aws4_request", date, region, svc) == 3 &&
                 strcmp(svc, "s3") == 0 && strncmp(date, amzdate, 8) == 0 &&
                 strstr(signed_h, "x-amz-content-sha256") && strstr(signed_h, "host")) {
                 char want[65];
@@ -439,9 +439,8 @@ static void serve_conn(struct fake *f, int cfd)
                      rc.sig_ok, rc.sha_ok);
         }
         char resp[4096];
-        int n = snprintf(resp, sizeof(resp),
-                         "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n%s", r.status,
-                         strcmp(rc.method, "HEAD") == 0 ? (size_t)1234 : strlen(r.body),
+        int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s\r\n%s",
+                         r.status, strcmp(rc.method, "HEAD") == 0 ? (size_t)1234 : strlen(r.body),
                          r.headers, strcmp(rc.method, "HEAD") == 0 ? "" : r.body);
         send_all(cfd, resp, (size_t)n);
     }
@@ -489,8 +488,7 @@ static void fake_stop(struct fake *f)
     free(f);
 }
 
-static void fake_script(struct fake *f, int act, int status, const char *headers,
-                        const char *body)
+static void fake_script(struct fake *f, int act, int status, const char *headers, const char *body)
 {
     pthread_mutex_lock(&f->mu);
     assert_true(f->nscript < 32);
@@ -512,8 +510,7 @@ static void fake_reset(struct fake *f)
     pthread_mutex_unlock(&f->mu);
 }
 
-static objstore_t *open_s3(struct fake *f, int path_style, const char *prefix,
-                           const char *token)
+static objstore_t *open_s3(struct fake *f, int path_style, const char *prefix, const char *token)
 {
     struct objstore_s3_options o;
     objstore_s3_options_default(&o);
@@ -531,8 +528,8 @@ static objstore_t *open_s3(struct fake *f, int path_style, const char *prefix,
     o.path_style = path_style;
     o.multipart_threshold = 6u << 20;
     o.part_size = 5u << 20;
-    o.retry_base = 5000000;  /* 5 ms: keep the test fast */
-    o.retry_max = 40000000;  /* 40 ms */
+    o.retry_base = 5000000; /* 5 ms: keep the test fast */
+    o.retry_max = 40000000; /* 40 ms */
     o.max_retries = 3;
     o.timeout = 1500000000ull;
     objstore_t *os = NULL;
@@ -749,8 +746,9 @@ static void test_list_pages(void **state)
                         "continuation-token=1%2Ftok%2Ben%3D%26&list-type=2&prefix=pre%2Fa%2F");
     assert_true(f->rec[0].sig_ok && f->rec[1].sig_ok);
     /* truncated without a token: an error, not a loop */
-    fake_script(f, ACT_ANSWER, 200, NULL, "<ListBucketResult><IsTruncated>true</IsTruncated>"
-                                          "</ListBucketResult>");
+    fake_script(f, ACT_ANSWER, 200, NULL,
+                "<ListBucketResult><IsTruncated>true</IsTruncated>"
+                "</ListBucketResult>");
     assert_int_equal(objstore_list(os, "", &l, err, sizeof(err)), ORASI_EPARSE);
     assert_int_equal(l.n, 0);
     objstore_close(os);
@@ -770,7 +768,8 @@ static void test_multipart(void **state)
     char init[512];
     snprintf(init, sizeof(init),
              "<InitiateMultipartUploadResult><Bucket>test-bucket</Bucket><Key>k/big</Key>"
-             "<UploadId>%s</UploadId></InitiateMultipartUploadResult>", id);
+             "<UploadId>%s</UploadId></InitiateMultipartUploadResult>",
+             id);
     fake_script(f, ACT_ANSWER, 200, NULL, init);
     fake_script(f, ACT_ANSWER, 200, "ETag: \"p1\"\r\n", "");
     fake_script(f, ACT_ANSWER, 503, NULL, "<Error><Code>SlowDown</Code></Error>"); /* retried */
@@ -800,12 +799,11 @@ static void test_multipart(void **state)
     assert_string_equal(f->rec[5].method, "POST");
     assert_string_equal(f->rec[5].query, "uploadId=VXBsb2Fk%2BSUQ%2F%3Dx");
     assert_string_equal(f->rec[5].content_type, "application/xml");
-    assert_string_equal(f->rec[5].body,
-                        "<CompleteMultipartUpload>"
-                        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag></Part>"
-                        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag></Part>"
-                        "<Part><PartNumber>3</PartNumber><ETag>\"p3\"</ETag></Part>"
-                        "</CompleteMultipartUpload>");
+    assert_string_equal(f->rec[5].body, "<CompleteMultipartUpload>"
+                                        "<Part><PartNumber>1</PartNumber><ETag>\"p1\"</ETag></Part>"
+                                        "<Part><PartNumber>2</PartNumber><ETag>\"p2\"</ETag></Part>"
+                                        "<Part><PartNumber>3</PartNumber><ETag>\"p3\"</ETag></Part>"
+                                        "</CompleteMultipartUpload>");
 
     /* a part refused for good: the upload is aborted, the error names S3's code */
     fake_reset(f);
@@ -1070,13 +1068,12 @@ static void test_s3xml(void **state)
     (void)state;
     buf_t b;
     buf_init(&b, 64);
-    assert_int_equal(s3xml_unescape(SLICE_LIT("a&amp;b&lt;&gt;&quot;&apos;&#65;&#x42;&#xe9;&#x1F600;"),
-                                    &b),
-                     0);
+    assert_int_equal(
+        s3xml_unescape(SLICE_LIT("a&amp;b&lt;&gt;&quot;&apos;&#65;&#x42;&#xe9;&#x1F600;"), &b), 0);
     assert_int_equal(buf_append_byte(&b, 0), 0);
     assert_string_equal((const char *)b.data, "a&b<>\"'AB\xc3\xa9\xf0\x9f\x98\x80");
-    const char *bad[] = {"&", "&amp", "&nope;", "&#;", "&#x;", "&#0;", "&#xD800;", "&#x110000;",
-                         "&#99999999999;", "&#12a;"};
+    const char *bad[] = {"&",        "&amp",       "&nope;",         "&#;",   "&#x;", "&#0;",
+                         "&#xD800;", "&#x110000;", "&#99999999999;", "&#12a;"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         b.len = 1;
         assert_int_equal(s3xml_unescape(slice_cstr(bad[i]), &b), ORASI_EPARSE);
@@ -1093,15 +1090,17 @@ static void test_s3xml(void **state)
     assert_int_equal(s3xml_parse_time(SLICE_LIT("2026-13-01T00:00:00Z"), &ns), ORASI_EPARSE);
     assert_int_equal(s3xml_parse_time(SLICE_LIT("2026-01-01 00:00:00Z"), &ns), ORASI_EPARSE);
     char msg[32];
-    assert_int_equal(s3xml_error(SLICE_LIT("<Error><Code>SlowDown</Code><Message>Reduce your request "
-                                           "rate, please, a lot</Message></Error>"),
-                                 msg, sizeof(msg)),
-                     1);
+    assert_int_equal(
+        s3xml_error(SLICE_LIT("<Error><Code>SlowDown</Code><Message>Reduce your request "
+                              "rate, please, a lot</Message></Error>"),
+                    msg, sizeof(msg)),
+        1);
     assert_string_equal(msg, "SlowDown: Reduce your request r"); /* truncated to fit */
     assert_int_equal(s3xml_error(SLICE_LIT("<Ok/>"), msg, sizeof(msg)), 0);
     assert_string_equal(msg, "");
     slice_t c;
-    assert_int_equal(s3xml_find(SLICE_LIT("<a><Keyx>1</Keyx><Key attr=\"1\">v</Key ></a>"), "Key", &c), 1);
+    assert_int_equal(
+        s3xml_find(SLICE_LIT("<a><Keyx>1</Keyx><Key attr=\"1\">v</Key ></a>"), "Key", &c), 1);
     assert_true(slice_eq_cstr(c, "v"));
     assert_int_equal(s3xml_find(SLICE_LIT("<Key>unterminated"), "Key", &c), 0);
     assert_int_equal(s3xml_find(SLICE_LIT("<Key/>"), "Key", &c), 1);
