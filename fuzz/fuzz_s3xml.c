@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FZ_CHECK(x)                                                                        \
-    do {                                                                                   \
-        if (!(x))                                                                          \
-            abort();                                                                       \
+#define FZ_CHECK(x)                                                                                \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -100,8 +100,8 @@ static int db_err(int rc)
 }
 
 /* Run one statement with up to two text/int64 parameters, no result rows. */
-static int db_exec(struct lake_upload *u, const char *sql, const char *p1, int64_t p2,
-                   int64_t p3, int nint)
+static int db_exec(struct lake_upload *u, const char *sql, const char *p1, int64_t p2, int64_t p3,
+                   int nint)
 {
     sqlite3_stmt *st = NULL;
     int rc = db_err(sqlite3_prepare_v2(u->db, sql, -1, &st, NULL));
@@ -363,8 +363,7 @@ static void up_free(struct lake_upload *u)
 }
 
 int lake_upload_open_store(const char *root, const char *catalog_db, objstore_t *os,
-                           uint64_t drain_timeout_ns, lake_upload_t **out, char *err,
-                           size_t errlen)
+                           uint64_t drain_timeout_ns, lake_upload_t **out, char *err, size_t errlen)
 {
     int rc = ORASI_ENOMEM;
     char *emsg = NULL;
@@ -388,15 +387,17 @@ int lake_upload_open_store(const char *root, const char *catalog_db, objstore_t 
         snprintf(err, errlen, "lake upload: out of memory");
         goto fail;
     }
-    int src = sqlite3_open_v2(catalog_db, &u->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                              NULL);
+    int src =
+        sqlite3_open_v2(catalog_db, &u->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (src == SQLITE_OK) {
         sqlite3_busy_timeout(u->db, 10000);
         src = sqlite3_exec(u->db, schema_sql, NULL, NULL, &emsg);
     }
     if (src != SQLITE_OK) {
         snprintf(err, errlen, "lake upload: catalog %s: %s", catalog_db,
-                 emsg ? emsg : u->db ? sqlite3_errmsg(u->db) : sqlite3_errstr(src));
+                 emsg    ? emsg
+                 : u->db ? sqlite3_errmsg(u->db)
+                         : sqlite3_errstr(src));
         sqlite3_free(emsg);
         rc = db_err(src);
         if (!rc)
@@ -407,11 +408,11 @@ int lake_upload_open_store(const char *root, const char *catalog_db, objstore_t 
     f = metrics_gauge("orasi_lake_upload_pending_files",
                       "Published lake files not yet in the object store", 0, NULL);
     u->m.pending = metric_series(f, NULL);
-    f = metrics_counter("orasi_lake_uploads_total", "Lake files uploaded to the object store",
-                        0, NULL);
+    f = metrics_counter("orasi_lake_uploads_total", "Lake files uploaded to the object store", 0,
+                        NULL);
     u->m.uploads = metric_series(f, NULL);
-    f = metrics_counter("orasi_lake_upload_bytes_total", "Bytes uploaded to the object store",
-                        0, NULL);
+    f = metrics_counter("orasi_lake_upload_bytes_total", "Bytes uploaded to the object store", 0,
+                        NULL);
     u->m.bytes = metric_series(f, NULL);
     f = metrics_counter("orasi_lake_upload_errors_total",
                         "Failed object store uploads or deletes (retried)", 0, NULL);
@@ -433,9 +434,8 @@ fail:
     return rc;
 }
 
-int lake_upload_open(const char *root, const char *catalog_db,
-                     const struct objstore_s3_options *s3, lake_upload_t **out, char *err,
-                     size_t errlen)
+int lake_upload_open(const char *root, const char *catalog_db, const struct objstore_s3_options *s3,
+                     lake_upload_t **out, char *err, size_t errlen)
 {
     objstore_t *os = NULL;
     *out = NULL;

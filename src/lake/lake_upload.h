@@ -42,9 +42,8 @@ typedef struct lake_upload lake_upload_t;
 /* Start the uploader for the lake rooted at `root` whose catalog is `catalog_db`, with
  * the S3 options `s3` (copied). The bucket is not contacted here: an unreachable store
  * only delays uploads. 0 or a negative code with a message in err. */
-int lake_upload_open(const char *root, const char *catalog_db,
-                     const struct objstore_s3_options *s3, lake_upload_t **out, char *err,
-                     size_t errlen);
+int lake_upload_open(const char *root, const char *catalog_db, const struct objstore_s3_options *s3,
+                     lake_upload_t **out, char *err, size_t errlen);
 /* Same with a store the caller built (tests, other backends): takes ownership of os. */
 int lake_upload_open_store(const char *root, const char *catalog_db, objstore_t *os,
                            uint64_t drain_timeout_ns, lake_upload_t **out, char *err,
@@ -56,11 +55,11 @@ void lake_upload_kick(lake_upload_t *u);
 void lake_upload_close(lake_upload_t *u);
 
 struct lake_upload_stats {
-    uint64_t pending;        /* files not yet uploaded, as of the last round */
-    uint64_t uploaded;       /* since open */
+    uint64_t pending;  /* files not yet uploaded, as of the last round */
+    uint64_t uploaded; /* since open */
     uint64_t bytes_uploaded;
-    uint64_t deleted;        /* objects deleted */
-    uint64_t errors;         /* failed uploads or deletes (retried) */
+    uint64_t deleted; /* objects deleted */
+    uint64_t errors;  /* failed uploads or deletes (retried) */
     uint64_t rounds;
 };
 void lake_upload_stats(lake_upload_t *u, struct lake_upload_stats *s);

@@ -15,8 +15,10 @@
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
 
-#define OPT(name, type, def, field, mn, mx, doc)                                              \
-    {name, type, def, offsetof(struct objstore_s3_options, field), mn, mx, doc, NULL, 0}
+#define OPT(name, type, def, field, mn, mx, doc)                                                   \
+    {                                                                                              \
+        name, type, def, offsetof(struct objstore_s3_options, field), mn, mx, doc, NULL, 0         \
+    }
 
 const config_option_t objstore_s3_config_options[] = {
     OPT("endpoint", CONFIG_STR, NULL, endpoint, 0, 0,
@@ -127,28 +129,28 @@ static void seterr(char *err, size_t errlen, const char *fmt, const char *a)
 }
 
 /* The common path of every keyed call: validate, lock, call, unlock. */
-#define KEYED_CALL(os, key, err, errlen, call)                                                 \
-    do {                                                                                       \
-        char scratch_[256];                                                                    \
-        if (!err || !errlen) {                                                                 \
-            err = scratch_;                                                                    \
-            errlen = sizeof(scratch_);                                                         \
-        }                                                                                      \
-        err[0] = 0;                                                                            \
-        if (!objstore_key_ok(key)) {                                                           \
-            seterr(err, errlen, "invalid object key \"%.200s\"", key ? key : "(null)");        \
-            return ORASI_EINVAL;                                                               \
-        }                                                                                      \
-        if (objstore_cancelled(os)) {                                                          \
-            seterr(err, errlen, "%s", "object store calls cancelled (shutting down)");         \
-            return ORASI_ECLOSED;                                                              \
-        }                                                                                      \
-        pthread_mutex_lock(&(os)->mu);                                                         \
-        int rc_ = (call);                                                                      \
-        pthread_mutex_unlock(&(os)->mu);                                                       \
-        if (rc_ && !err[0])                                                                    \
-            seterr(err, errlen, "%s", orasi_strerror(rc_));                                    \
-        return rc_;                                                                            \
+#define KEYED_CALL(os, key, err, errlen, call)                                                     \
+    do {                                                                                           \
+        char scratch_[256];                                                                        \
+        if (!err || !errlen) {                                                                     \
+            err = scratch_;                                                                        \
+            errlen = sizeof(scratch_);                                                             \
+        }                                                                                          \
+        err[0] = 0;                                                                                \
+        if (!objstore_key_ok(key)) {                                                               \
+            seterr(err, errlen, "invalid object key \"%.200s\"", key ? key : "(null)");            \
+            return ORASI_EINVAL;                                                                   \
+        }                                                                                          \
+        if (objstore_cancelled(os)) {                                                              \
+            seterr(err, errlen, "%s", "object store calls cancelled (shutting down)");             \
+            return ORASI_ECLOSED;                                                                  \
+        }                                                                                          \
+        pthread_mutex_lock(&(os)->mu);                                                             \
+        int rc_ = (call);                                                                          \
+        pthread_mutex_unlock(&(os)->mu);                                                           \
+        if (rc_ && !err[0])                                                                        \
+            seterr(err, errlen, "%s", orasi_strerror(rc_));                                        \
+        return rc_;                                                                                \
     } while (0)
 
 int objstore_put_file(objstore_t *os, const char *key, const char *local_path, char *err,
@@ -168,8 +170,7 @@ int objstore_delete(objstore_t *os, const char *key, char *err, size_t errlen)
     KEYED_CALL(os, key, err, errlen, os->ops->del(os, key, err, errlen));
 }
 
-int objstore_head(objstore_t *os, const char *key, objstore_obj_t *info, char *err,
-                  size_t errlen)
+int objstore_head(objstore_t *os, const char *key, objstore_obj_t *info, char *err, size_t errlen)
 {
     memset(info, 0, sizeof(*info));
     KEYED_CALL(os, key, err, errlen, os->ops->head(os, key, info, err, errlen));
@@ -257,8 +258,8 @@ void objstore_etag_copy(char out[80], const char *etag, size_t n)
         etag++;
         n--;
     }
-    while (n && (etag[n - 1] == '"' || etag[n - 1] == ' ' || etag[n - 1] == '\r' ||
-                 etag[n - 1] == '\n'))
+    while (n &&
+           (etag[n - 1] == '"' || etag[n - 1] == ' ' || etag[n - 1] == '\r' || etag[n - 1] == '\n'))
         n--;
     if (n > 79)
         n = 79;

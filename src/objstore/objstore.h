@@ -45,15 +45,15 @@ typedef struct objstore objstore_t;
  * are owned by the struct (config_free_struct). Empty or NULL fields take the usual AWS
  * environment variables at objstore_s3_open time. */
 struct objstore_s3_options {
-    char *endpoint;          /* "http://127.0.0.1:4568"; NULL: AWS_ENDPOINT_URL, else
-                              * https://s3.<region>.amazonaws.com */
-    char *region;            /* NULL: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1 */
-    char *bucket;            /* required */
-    char *prefix;            /* key prefix inside the bucket ("" = none); no leading '/' */
-    char *access_key_id;     /* NULL: AWS_ACCESS_KEY_ID */
-    char *secret_access_key; /* NULL: AWS_SECRET_ACCESS_KEY */
-    char *session_token;     /* NULL: AWS_SESSION_TOKEN (may stay unset) */
-    int path_style;          /* 1: endpoint/bucket/key (MinIO, s3rver); 0: bucket.host/key */
+    char *endpoint;               /* "http://127.0.0.1:4568"; NULL: AWS_ENDPOINT_URL, else
+                                   * https://s3.<region>.amazonaws.com */
+    char *region;                 /* NULL: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1 */
+    char *bucket;                 /* required */
+    char *prefix;                 /* key prefix inside the bucket ("" = none); no leading '/' */
+    char *access_key_id;          /* NULL: AWS_ACCESS_KEY_ID */
+    char *secret_access_key;      /* NULL: AWS_SECRET_ACCESS_KEY */
+    char *session_token;          /* NULL: AWS_SESSION_TOKEN (may stay unset) */
+    int path_style;               /* 1: endpoint/bucket/key (MinIO, s3rver); 0: bucket.host/key */
     uint64_t multipart_threshold; /* files of at least this size go multipart (16MiB) */
     uint64_t part_size;           /* multipart part size (8MiB; S3's minimum is 5MiB) */
     uint64_t timeout;             /* ns: one HTTP request, connect to last byte (5m) */
@@ -72,10 +72,10 @@ void objstore_s3_options_default(struct objstore_s3_options *o);
 
 /* One object of a listing or a HEAD. */
 typedef struct {
-    char *key;          /* owned by the list (NULL in a HEAD result) */
+    char *key; /* owned by the list (NULL in a HEAD result) */
     uint64_t size;
-    int64_t mtime_ns;   /* last modification, ns since the epoch (0 if unknown) */
-    char etag[80];      /* as the store sent it, quotes removed ("" if unknown) */
+    int64_t mtime_ns; /* last modification, ns since the epoch (0 if unknown) */
+    char etag[80];    /* as the store sent it, quotes removed ("" if unknown) */
 } objstore_obj_t;
 
 typedef struct {
@@ -102,8 +102,7 @@ int objstore_list(objstore_t *os, const char *prefix, objstore_list_t *out, char
                   size_t errlen);
 void objstore_list_free(objstore_list_t *l);
 /* info->key is set to NULL. */
-int objstore_head(objstore_t *os, const char *key, objstore_obj_t *info, char *err,
-                  size_t errlen);
+int objstore_head(objstore_t *os, const char *key, objstore_obj_t *info, char *err, size_t errlen);
 
 /* With on = 1, calls in progress on os fail soon with ORASI_ECLOSED (a transfer is
  * aborted, a retry backoff cut short) and so do later calls, until on = 0. Any thread,
@@ -124,8 +123,8 @@ int objstore_s3_uri_encode(buf_t *out, const char *s, size_t n, int keep_slash);
 /* The canonical query string of SigV4 from n (name, value) pairs (value may be NULL or
  * "" for a bare parameter, which becomes "name="): each name and value encoded, pairs
  * sorted by encoded name then value, joined with '&'. Appends to out. */
-int objstore_s3_canonical_query(buf_t *out, const char *const *names,
-                                const char *const *values, size_t n);
+int objstore_s3_canonical_query(buf_t *out, const char *const *names, const char *const *values,
+                                size_t n);
 /* Lower-case hex SHA-256 of bytes [off, off+len) of the file at fd (pread; the offset of
  * fd is not used), or of mem when fd < 0. out receives 64 chars and a NUL. */
 int objstore_s3_sha256_hex(int fd, const void *mem, uint64_t off, uint64_t len, char out[65]);

@@ -14,16 +14,13 @@ struct objstore_ops {
     const char *kind;
     /* Keys are validated by objstore.c before a backend sees them; err is never NULL
      * (objstore.c passes a scratch buffer when the caller gave none). */
-    int (*put_file)(objstore_t *os, const char *key, const char *path, char *err,
-                    size_t errlen);
-    int (*get_file)(objstore_t *os, const char *key, const char *path, char *err,
-                    size_t errlen);
+    int (*put_file)(objstore_t *os, const char *key, const char *path, char *err, size_t errlen);
+    int (*get_file)(objstore_t *os, const char *key, const char *path, char *err, size_t errlen);
     int (*del)(objstore_t *os, const char *key, char *err, size_t errlen);
     /* Appends to out (empty on entry) with objstore_list_push; need not sort. */
-    int (*list)(objstore_t *os, const char *prefix, objstore_list_t *out, size_t *cap,
-                char *err, size_t errlen);
-    int (*head)(objstore_t *os, const char *key, objstore_obj_t *info, char *err,
+    int (*list)(objstore_t *os, const char *prefix, objstore_list_t *out, size_t *cap, char *err,
                 size_t errlen);
+    int (*head)(objstore_t *os, const char *key, objstore_obj_t *info, char *err, size_t errlen);
     void (*destroy)(objstore_t *os);
 };
 

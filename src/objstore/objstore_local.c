@@ -156,8 +156,7 @@ out:
     return rc;
 }
 
-static int local_put(objstore_t *os, const char *key, const char *path, char *err,
-                     size_t errlen)
+static int local_put(objstore_t *os, const char *key, const char *path, char *err, size_t errlen)
 {
     struct local *l = (struct local *)os;
     char dst[PATH_MAX];
@@ -166,8 +165,7 @@ static int local_put(objstore_t *os, const char *key, const char *path, char *er
     if (rc)
         return rc;
     /* the source already is the object (a store rooted where the files are) */
-    if (stat(path, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev &&
-        a.st_ino == b.st_ino)
+    if (stat(path, &a) == 0 && stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         return 0;
     if ((rc = mkparents(dst, strlen(l->root) + 1))) {
         snprintf(err, errlen, "mkdir for %s: %s", dst, orasi_strerror(rc));
@@ -176,8 +174,7 @@ static int local_put(objstore_t *os, const char *key, const char *path, char *er
     return copy_atomic(path, dst, err, errlen);
 }
 
-static int local_get(objstore_t *os, const char *key, const char *path, char *err,
-                     size_t errlen)
+static int local_get(objstore_t *os, const char *key, const char *path, char *err, size_t errlen)
 {
     struct local *l = (struct local *)os;
     char src[PATH_MAX];
@@ -330,8 +327,7 @@ int objstore_local_open(const char *root, objstore_t **out, char *err, size_t er
     buf[n + 1] = 0;
     int rc = mkparents(buf, 1);
     if (rc) {
-        snprintf(err, errlen, "objstore: cannot create %.*s: %s", (int)n, root,
-                 orasi_strerror(rc));
+        snprintf(err, errlen, "objstore: cannot create %.*s: %s", (int)n, root, orasi_strerror(rc));
         return rc;
     }
     struct local *l = orasi_calloc(1, sizeof(*l));

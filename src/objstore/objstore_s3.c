@@ -100,8 +100,8 @@ static int qpair_cmp(const void *a, const void *b)
     return 0;
 }
 
-int objstore_s3_canonical_query(buf_t *out, const char *const *names,
-                                const char *const *values, size_t n)
+int objstore_s3_canonical_query(buf_t *out, const char *const *names, const char *const *values,
+                                size_t n)
 {
     int rc = 0;
     size_t start = out->len;
@@ -218,8 +218,8 @@ struct req {
     int64_t length;
     /* internal state of one attempt */
     uint64_t rpos;
-    int werr;   /* local write error of out_fd */
-    int rerr;   /* local read error of body_fd */
+    int werr; /* local write error of out_fd */
+    int rerr; /* local read error of body_fd */
     buf_t errbody;
 };
 
@@ -398,8 +398,7 @@ static int s3_do(struct s3 *s, struct req *r, char *err, size_t errlen)
     else
         memcpy(sha, EMPTY_SHA256, sizeof(EMPTY_SHA256));
     if (rc) {
-        snprintf(err, errlen, "%s %s: hashing the body: %s", r->method, what,
-                 orasi_strerror(rc));
+        snprintf(err, errlen, "%s %s: hashing the body: %s", r->method, what, orasi_strerror(rc));
         goto out;
     }
     snprintf(hdr, sizeof(hdr), "x-amz-content-sha256: %s", sha);
@@ -514,9 +513,7 @@ static int s3_do(struct s3 *s, struct req *r, char *err, size_t errlen)
             }
             retry = r->status >= 500 || r->status == 429 ||
                     (r->status == 400 && strncmp(xmsg, "RequestTimeout", 14) == 0);
-            rc = r->status == 404 ? ORASI_ENOTFOUND
-                 : retry          ? ORASI_EUNAVAILABLE
-                                  : ORASI_EINVAL;
+            rc = r->status == 404 ? ORASI_ENOTFOUND : retry ? ORASI_EUNAVAILABLE : ORASI_EINVAL;
             snprintf(err, errlen, "%s %s: HTTP %ld%s%s", r->method, what, r->status,
                      has_err ? " " : "", xmsg);
         }
@@ -564,7 +561,7 @@ static int put_multipart(struct s3 *s, const char *fk, int fd, uint64_t size, ch
 {
     struct req r;
     buf_t resp, id, body;
-    char (*etags)[80] = NULL;
+    char(*etags)[80] = NULL;
     int rc, started = 0;
     uint64_t part = s->o.part_size ? s->o.part_size : 8ull << 20;
     while ((size + part - 1) / part > MAX_PARTS)
@@ -584,8 +581,8 @@ static int put_multipart(struct s3 *s, const char *fk, int fd, uint64_t size, ch
     if ((rc = s3_do(s, &r, err, errlen)))
         goto out;
     slice_t v;
-    if (!s3xml_find(buf_slice(&resp), "UploadId", &v) || !v.len ||
-        s3xml_unescape(v, &id) || buf_append_byte(&id, 0)) {
+    if (!s3xml_find(buf_slice(&resp), "UploadId", &v) || !v.len || s3xml_unescape(v, &id) ||
+        buf_append_byte(&id, 0)) {
         rc = ORASI_EPARSE;
         snprintf(err, errlen, "POST %s?uploads: no UploadId in the answer", fk);
         goto out;
@@ -773,8 +770,7 @@ static int s3_del(objstore_t *os, const char *key, char *err, size_t errlen)
     return rc;
 }
 
-static int s3_head(objstore_t *os, const char *key, objstore_obj_t *info, char *err,
-                   size_t errlen)
+static int s3_head(objstore_t *os, const char *key, objstore_obj_t *info, char *err, size_t errlen)
 {
     struct s3 *s = (struct s3 *)os;
     struct req r;
@@ -792,8 +788,8 @@ static int s3_head(objstore_t *os, const char *key, objstore_obj_t *info, char *
     return rc;
 }
 
-static int s3_list(objstore_t *os, const char *prefix, objstore_list_t *out, size_t *cap,
-                   char *err, size_t errlen)
+static int s3_list(objstore_t *os, const char *prefix, objstore_list_t *out, size_t *cap, char *err,
+                   size_t errlen)
 {
     struct s3 *s = (struct s3 *)os;
     struct req r;
@@ -925,13 +921,11 @@ int objstore_s3_open(const struct objstore_s3_options *o, objstore_t **out, char
         pick(&s->o.bucket, o->bucket, NULL, NULL, NULL) ||
         pick(&s->o.prefix, o->prefix, NULL, NULL, "") ||
         pick(&s->o.access_key_id, o->access_key_id, "AWS_ACCESS_KEY_ID", NULL, NULL) ||
-        pick(&s->o.secret_access_key, o->secret_access_key, "AWS_SECRET_ACCESS_KEY", NULL,
-             NULL) ||
+        pick(&s->o.secret_access_key, o->secret_access_key, "AWS_SECRET_ACCESS_KEY", NULL, NULL) ||
         pick(&s->o.session_token, o->session_token, "AWS_SESSION_TOKEN", NULL, NULL))
         goto fail;
     if (!o->endpoint || !o->endpoint[0]) {
-        if (buf_printf(&b, "https://s3.%s.amazonaws.com", s->o.region) ||
-            buf_append_byte(&b, 0))
+        if (buf_printf(&b, "https://s3.%s.amazonaws.com", s->o.region) || buf_append_byte(&b, 0))
             goto fail;
     }
     if (pick(&s->o.endpoint, o->endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL",
@@ -967,8 +961,7 @@ int objstore_s3_open(const struct objstore_s3_options *o, objstore_t **out, char
     }
     for (const char *p = s->o.region; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
-            snprintf(err, errlen, "objstore: s3.region \"%s\" is not a region name",
-                     s->o.region);
+            snprintf(err, errlen, "objstore: s3.region \"%s\" is not a region name", s->o.region);
             goto fail;
         }
     if (strlen(s->o.region) > 64) {

@@ -61,8 +61,8 @@ int s3xml_next(slice_t doc, size_t *pos, const char *name, slice_t *content)
             size_t k = (size_t)et + 2;
             if (k + nl <= doc.len && memcmp(doc.p + k, name, nl) == 0) {
                 size_t m = k + nl;
-                while (m < doc.len && (doc.p[m] == ' ' || doc.p[m] == '\t' ||
-                                       doc.p[m] == '\r' || doc.p[m] == '\n'))
+                while (m < doc.len && (doc.p[m] == ' ' || doc.p[m] == '\t' || doc.p[m] == '\r' ||
+                                       doc.p[m] == '\n'))
                     m++;
                 if (m < doc.len && doc.p[m] == '>') {
                     *content = slice_make(doc.p + cs, (size_t)et - cs);
@@ -192,14 +192,15 @@ int s3xml_parse_time(slice_t s, int64_t *ns)
     /* YYYY-MM-DDTHH:MM:SS[.fff…]Z */
     int y, mo, d, h, mi, se;
     const uint8_t *p = s.p;
-    if (s.len < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
-        p[16] != ':' || p[s.len - 1] != 'Z')
+    if (s.len < 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':' ||
+        p[s.len - 1] != 'Z')
         return ORASI_EPARSE;
     if (digits(p, 4, &y) || digits(p + 5, 2, &mo) || digits(p + 8, 2, &d) ||
         digits(p + 11, 2, &h) || digits(p + 14, 2, &mi) || digits(p + 17, 2, &se))
         return ORASI_EPARSE;
     /* ns since the epoch fit an int64 until April 2262 */
-    if (y < 1970 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    if (y < 1970 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        se > 60)
         return ORASI_EPARSE;
     int64_t frac = 0, scale = 1000000000;
     size_t i = 19;
@@ -259,8 +260,8 @@ int s3xml_parse_list(slice_t body, const char *strip, objstore_list_t *out, size
         uint64_t size = 0;
         int64_t mtime = 0;
         buf_clear(&key);
-        if (!s3xml_find(c, "Key", &k) || !s3xml_find(c, "Size", &sz) ||
-            parse_u64(sz, &size) || (rc = s3xml_unescape(k, &key)) != 0) {
+        if (!s3xml_find(c, "Key", &k) || !s3xml_find(c, "Size", &sz) || parse_u64(sz, &size) ||
+            (rc = s3xml_unescape(k, &key)) != 0) {
             rc = rc == ORASI_ETOOBIG ? rc : ORASI_EPARSE;
             goto out;
         }
@@ -276,8 +277,8 @@ int s3xml_parse_list(slice_t body, const char *strip, objstore_list_t *out, size
         if (et.len && s3xml_unescape(et, &eb) == 0)
             objstore_etag_copy(etag, (const char *)eb.data, eb.len);
         buf_free(&eb);
-        rc = objstore_list_push(out, cap, (const char *)key.data + sl, key.len - sl, size,
-                                mtime, etag, strlen(etag));
+        rc = objstore_list_push(out, cap, (const char *)key.data + sl, key.len - sl, size, mtime,
+                                etag, strlen(etag));
         if (rc)
             goto out;
     }

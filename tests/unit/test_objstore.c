@@ -22,10 +22,12 @@
 static void test_key_ok(void **state)
 {
     (void)state;
-    const char *good[] = {"a", "a/b", "tenant=x/signal=traces/date=2026-01-01/hour=00/u.parquet",
-                          "a b/c+d", ".hidden/x", "a..b", "x/...", "\xc3\xa9"};
-    const char *bad[] = {"", "/a", "a//b", "a/", "./a", "a/./b", "../a", "a/..", "a\nb",
-                         "a\x7f", NULL};
+    const char *good[] = {
+        "a",       "a/b",       "tenant=x/signal=traces/date=2026-01-01/hour=00/u.parquet",
+        "a b/c+d", ".hidden/x", "a..b",
+        "x/...",   "\xc3\xa9"};
+    const char *bad[] = {"",     "/a",   "a//b", "a/",    "./a", "a/./b",
+                         "../a", "a/..", "a\nb", "a\x7f", NULL};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         assert_true(objstore_key_ok(good[i]));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -75,8 +77,7 @@ static void exercise(objstore_t *os, const char *dir, size_t big_size)
     assert_int_equal(info.size, 8);
     assert_null(info.key);
     assert_true(info.mtime_ns > 0);
-    assert_int_equal(objstore_head(os, "tenant=t1/none", &info, err, sizeof(err)),
-                     ORASI_ENOTFOUND);
+    assert_int_equal(objstore_head(os, "tenant=t1/none", &info, err, sizeof(err)), ORASI_ENOTFOUND);
     assert_int_equal(objstore_get_file(os, "tenant=t1/none", back, err, sizeof(err)),
                      ORASI_ENOTFOUND);
 
@@ -96,8 +97,8 @@ static void exercise(objstore_t *os, const char *dir, size_t big_size)
     assert_int_equal(l.n, 3);
     assert_string_equal(l.v[2].key, k3);
     objstore_list_free(&l);
-    assert_int_equal(objstore_list(os, "tenant=t1/signal=traces/date=2026-01-02/hour=03/a",
-                                   &l, err, sizeof(err)),
+    assert_int_equal(objstore_list(os, "tenant=t1/signal=traces/date=2026-01-02/hour=03/a", &l, err,
+                                   sizeof(err)),
                      0);
     assert_int_equal(l.n, 1);
     objstore_list_free(&l);
@@ -176,8 +177,8 @@ static objstore_t *open_s3rver(const s3rver_t *s, const char *prefix, int retrie
     o.multipart_threshold = 16u << 20;
     o.part_size = 8u << 20;
     o.max_retries = retries;
-    o.retry_base = 50000000;  /* 50 ms */
-    o.retry_max = 500000000;  /* 0.5 s */
+    o.retry_base = 50000000; /* 50 ms */
+    o.retry_max = 500000000; /* 0.5 s */
     o.timeout = 20000000000ull;
     objstore_t *os = NULL;
     int rc = objstore_s3_open(&o, &os, err, sizeof(err));

@@ -118,16 +118,14 @@ static size_t wait_mirrored(struct env *e, lake_t *l, const char *root, int time
             }
         }
         catalog_list_free(&files);
-        if (ok && objstore_list(e->bucket, "", &objs, err, sizeof(err)) == 0 &&
-            objs.n == matched) {
+        if (ok && objstore_list(e->bucket, "", &objs, err, sizeof(err)) == 0 && objs.n == matched) {
             /* the bytes: download each and compare with the local file */
             for (size_t i = 0; i < objs.n; i++) {
                 char local[600];
                 snprintf(local, sizeof(local), "%s/%s", root, objs.v[i].key);
                 snprintf(back, sizeof(back), "%s/back.parquet", e->dir);
-                assert_int_equal(objstore_get_file(e->bucket, objs.v[i].key, back, err,
-                                                   sizeof(err)),
-                                 0);
+                assert_int_equal(
+                    objstore_get_file(e->bucket, objs.v[i].key, back, err, sizeof(err)), 0);
                 assert_true(to_same_file(local, back));
                 assert_non_null(strstr(objs.v[i].key, "tenant="));
                 assert_non_null(strstr(objs.v[i].key, "/signal="));

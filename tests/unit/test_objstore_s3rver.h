@@ -1,9 +1,9 @@
 /*
  * test_objstore_s3rver.h — start and stop s3rver (npm, pinned in tests/e2e/package.json)
  * on a loopback port for tests: `node s3rver.js -s -d DIR -a 127.0.0.1 -p PORT
- * --configure-bucket NAME` (with --openssl-legacy-provider), reading "S3rver listening on 127.0.0.1:PORT" from its stdout.
- * Header-only. s3rver accepts the access key "S3RVER" (secret "S3RVER") and does not
- * verify SigV4 signatures (test_objstore_s3.c does).
+ * --configure-bucket NAME` (with --openssl-legacy-provider), reading "S3rver listening on
+ * 127.0.0.1:PORT" from its stdout. Header-only. s3rver accepts the access key "S3RVER" (secret
+ * "S3RVER") and does not verify SigV4 signatures (test_objstore_s3.c does).
  */
 #ifndef ORASI_TEST_OBJSTORE_S3RVER_H
 #define ORASI_TEST_OBJSTORE_S3RVER_H
@@ -32,8 +32,7 @@ static inline const char *s3rver_script(void)
 {
     static char path[1024];
     const char *src = getenv("ORASI_SRC");
-    snprintf(path, sizeof(path), "%s/tests/e2e/node_modules/s3rver/bin/s3rver.js",
-             src ? src : ".");
+    snprintf(path, sizeof(path), "%s/tests/e2e/node_modules/s3rver/bin/s3rver.js", src ? src : ".");
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
@@ -62,8 +61,8 @@ static inline int s3rver_start(s3rver_t *s, const char *dir, const char *bucket,
         close(pfd[1]);
         /* s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 (Node
          * 17+) only offers from its legacy provider */
-        execlp("node", "node", "--openssl-legacy-provider", js, "-s", "-d", dir, "-a", "127.0.0.1", "-p", portstr,
-               "--configure-bucket", bucket, (char *)NULL);
+        execlp("node", "node", "--openssl-legacy-provider", js, "-s", "-d", dir, "-a", "127.0.0.1",
+               "-p", portstr, "--configure-bucket", bucket, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
