@@ -5,7 +5,7 @@
 #   fwd_start NAME ROLE CONFIG API_PORT [ARGS]   start `orasi ROLE --config CONFIG`, wait /ready
 #   fwd_kill NAME / fwd_term NAME                 SIGKILL / SIGTERM (and wait)
 #   fwd_metric API_PORT NAME [k=v]...             a metric of one process
-#   fwd_spans API_PORT FILE                       every (TraceId SpanId) in a bridge's lake
+#   fwd_spans API_PORT FILE [TENANT]             every (TraceId SpanId) in a lake (not the SDK checks')
 #   fwd_wait_drained TIMEOUT API_PORT...          until every forwarder's queue is empty
 #   fwd_compare ACKS SPANS...                     exact-once check (python, prints a report)
 
@@ -57,7 +57,7 @@ fwd_metric() {
 fwd_spans() {
   local args=(--url "http://127.0.0.1:$1" --format csv --timeout 30)
   [ -n "${3:-}" ] && args+=(--tenant "$3")
-  "$ORASI_BIN" query "${args[@]}" "select TraceId, SpanId from traces" \
+  "$ORASI_BIN" query "${args[@]}" "select TraceId, SpanId from traces where ServiceName not like 'orasi-e2e-%'" \
     | tail -n +2 | tr ',' ' ' >"$2"
 }
 
