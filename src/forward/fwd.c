@@ -597,6 +597,11 @@ static void fwd_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn done,
     *c = (struct fwd_call){.f = f, .done = done, .ud = ud, .loop = b->loop};
     buf_init(&enc, 256u << 20);
     buf_init(&rec, 512u << 20);
+    /* one allocation for the record: header + parts (+ enrichment slack) */
+    if (buf_reserve(&rec, b->raw_pb.len + b->raw_pb.len / 8 + 4096)) {
+        rc = ORASI_ENOMEM;
+        goto fail;
+    }
     if (b->tenant.len == 0 || b->tenant.len > 64) {
         rc = ORASI_EINVAL;
         goto fail;
@@ -1772,6 +1777,7 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
     f->base.flush = fwd_flush;
     f->base.destroy = fwd_destroy;
     f->base.ready = fwd_ready;
+    f->base.raw_only = 1; /* forwarders never need the decoded model of protobuf requests */
     f->cfg = cfg;
     snprintf(f->role, sizeof(f->role), "%s", role ? role : "forward");
     pthread_rwlock_init(&f->view_lock, NULL);

@@ -53,7 +53,7 @@ static const config_option_t fwd_queue_opts[] = {
     {"sync", CONFIG_ENUM, "fsync", O(queue_sync), 0, 0,
      "fsync: acknowledge after fdatasync; os: after write(2); none: when queued in memory.",
      sync_choices, 0},
-    {"window", CONFIG_SIZE, "64MiB", O(window), 1048576, 0,
+    {"window", CONFIG_SIZE, "8MiB", O(window), 1048576, 0,
      "Queue bytes read ahead into memory for sending (in flight, waiting for retry).", NULL,
      0},
     {0}};
@@ -72,7 +72,7 @@ static const config_option_t fwd_exporter_opts[] = {
 static const config_option_t fwd_batch_opts[] = {
     {"max_items", CONFIG_INT, "8192", O(batch_max_items), 1, 10000000,
      "Send a batch once it holds this many items.", NULL, 0},
-    {"max_size", CONFIG_SIZE, "4MiB", O(batch_max_size), 1024, 268435456.0,
+    {"max_size", CONFIG_SIZE, "2MiB", O(batch_max_size), 1024, 268435456.0,
      "Send a batch once it holds this many bytes (uncompressed).", NULL, 0},
     {"max_age", CONFIG_DURATION, "200ms", O(batch_max_age), 0, 0,
      "Send a batch at the latest this long after its first item.", NULL, 0},

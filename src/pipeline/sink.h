@@ -57,6 +57,10 @@ struct sink {
     void (*destroy)(sink_t *s);
     /* Whether the sink is able to accept work right now (for /ready). May be NULL. */
     int (*ready)(sink_t *s);
+    /* 1: the sink only uses raw_pb (a forwarder), so for protobuf requests the receiver
+     * validates with otlp_pb_scan (same verdicts and counts, no model: batch.model is
+     * NULL) instead of decoding. JSON and remote write are still decoded. */
+    int raw_only;
 };
 
 /* A sink that counts what it is given and discards it (until the lake lands in `orasi run`,

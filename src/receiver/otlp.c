@@ -241,6 +241,17 @@ static int recv_decode(struct recv_call *c, slice_t body, arena_t *a, union recv
         c->reject_msg = m->metrics.reject_msg;
         return rc;
     }
+    if (c->enc == ENC_PROTOBUF && c->r->sink->raw_only) {
+        /* a forwarder keeps the bytes: validate and count without building a model */
+        otlp_scan_t sc;
+        rc = otlp_pb_scan(c->signal, body, &sc);
+        c->n_items = sc.n_items;
+        c->rejected = sc.rejected;
+        c->reject_msg = sc.reject_msg;
+        if (rc && c->reject_msg)
+            *errmsg = c->reject_msg;
+        return rc;
+    }
     if (c->enc == ENC_JSON) {
         switch (c->signal) {
         case OTLP_TRACES: rc = otlp_json_decode_traces(body, a, &m->traces); break;
@@ -326,7 +337,10 @@ static void recv_handle(struct recv_call *c, slice_t body)
         .protocol = c->protocol,
         .tenant = tenant,
         .raw_pb = (c->enc == ENC_PROTOBUF && c->protocol != PROTO_PROM_RW) ? body : (slice_t){0},
-        .model = m,
+        .model = (c->enc == ENC_PROTOBUF && c->protocol != PROTO_PROM_RW &&
+                  c->r->sink->raw_only)
+                     ? NULL
+                     : (const void *)m,
         .items = c->n_items,
         .loop = http_req_loop(c->req),
         .batch_id = http_req_header(c->req, "x-orasi-batch"),

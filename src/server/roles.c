@@ -151,7 +151,8 @@ static sink_t *roles_bridge_create(struct roles_cfg *r, const struct lake_option
         snprintf(err, errlen, "bridge: out of memory");
         return NULL;
     }
-    b->base = (sink_t){"bridge", bridge_submit, bridge_flush, bridge_destroy, bridge_ready};
+    b->base = (sink_t){.name = "bridge", .submit = bridge_submit, .flush = bridge_flush,
+                       .destroy = bridge_destroy, .ready = bridge_ready};
     snprintf(path, sizeof(path), "%s/dedupe.state", data_dir);
     if (dedupe_open(path, (size_t)r->bridge.dedupe_window, "bridge", &b->dd, err, errlen))
         goto fail;
