@@ -22,8 +22,6 @@
 
 #include <string.h>
 
-#define SPLIT_MAX_EXTRA 16
-
 uint64_t split_key_hash(slice_t key)
 {
     /* FNV-1a, then a murmur finaliser: trace ids are random already, service names not */
@@ -40,35 +38,32 @@ uint64_t split_key_hash(slice_t key)
     return h;
 }
 
-/* Raw bytes of the fields of a message other than `skip_field`, as up to
- * SPLIT_MAX_EXTRA ranges (each: tag + value). */
-struct split_extra {
-    slice_t f[SPLIT_MAX_EXTRA];
-    int n;
-};
-
-static int split_collect(slice_t msg, uint32_t skip_field, struct split_extra *x)
+/* Copy every field of `msg` except `skip_field` (tag + value, as they were) into w: the
+ * non-repeated parts of a ResourceSpans / ScopeSpans that each output holding one of its
+ * spans needs. msg was validated by split_check first. */
+static void split_put_extra(pb_writer_t *w, slice_t msg, uint32_t skip_field)
 {
     pb_reader_t r = pb_reader(msg);
-    x->n = 0;
     while (pb_more(&r)) {
         const uint8_t *start = r.p;
         uint32_t f, wt;
         if (pb_read_tag(&r, &f, &wt) || pb_skip(&r, wt))
-            return ORASI_EPARSE;
-        if (f == skip_field)
-            continue;
-        if (x->n == SPLIT_MAX_EXTRA)
-            return ORASI_EPARSE; /* no OTLP message has that many non-repeated fields */
-        x->f[x->n++] = slice_make(start, (size_t)(r.p - start));
+            return;
+        if (f != skip_field)
+            pb_w_raw(w, start, (size_t)(r.p - start));
     }
-    return 0;
 }
 
-static void split_put_extra(pb_writer_t *w, const struct split_extra *x)
+/* The message's fields are well-formed (so split_put_extra cannot stop half way). */
+static int split_check(slice_t msg)
 {
-    for (int i = 0; i < x->n; i++)
-        pb_w_raw(w, x->f[i].p, x->f[i].len);
+    pb_reader_t r = pb_reader(msg);
+    while (pb_more(&r)) {
+        uint32_t f, wt;
+        if (pb_read_tag(&r, &f, &wt) || pb_skip(&r, wt))
+            return ORASI_EPARSE;
+    }
+    return 0;
 }
 
 static slice_t split_span_trace_id(slice_t span)
@@ -113,8 +108,7 @@ static int split_traces(slice_t body, int ndest, split_dest_fn fn, void *ud, spl
         }
         if (pb_read_bytes(&top, &rs))
             return ORASI_EPARSE;
-        struct split_extra rs_x;
-        if (split_collect(rs, 2, &rs_x))
+        if (split_check(rs))
             return ORASI_EPARSE;
         memset(rs_open, 0, (size_t)ndest);
         pb_reader_t rr = pb_reader(rs);
@@ -129,8 +123,7 @@ static int split_traces(slice_t body, int ndest, split_dest_fn fn, void *ud, spl
             }
             if (pb_read_bytes(&rr, &ss))
                 return ORASI_EPARSE;
-            struct split_extra ss_x;
-            if (split_collect(ss, 2, &ss_x))
+            if (split_check(ss))
                 return ORASI_EPARSE;
             memset(ss_open, 0, (size_t)ndest);
             pb_reader_t sr = pb_reader(ss);
@@ -151,12 +144,12 @@ static int split_traces(slice_t body, int ndest, split_dest_fn fn, void *ud, spl
                     return ORASI_EINVAL;
                 if (!rs_open[d]) {
                     rs_mark[d] = pb_w_begin(&w[d], 1);
-                    split_put_extra(&w[d], &rs_x);
+                    split_put_extra(&w[d], rs, 2);
                     rs_open[d] = 1;
                 }
                 if (!ss_open[d]) {
                     ss_mark[d] = pb_w_begin(&w[d], 2);
-                    split_put_extra(&w[d], &ss_x);
+                    split_put_extra(&w[d], ss, 2);
                     ss_open[d] = 1;
                 }
                 pb_w_slice(&w[d], 2, span);
