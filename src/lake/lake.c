@@ -709,6 +709,9 @@ static int flush_once(lake_t *l)
     pthread_mutex_lock(&l->mu);
     l->pending = NULL;
     l->pending_rows = l->pending_bytes = 0;
+    /* the gauges count active + pending: the published rows leave them now */
+    metric_set(l->m.rows_buffered, (double)l->active_rows);
+    metric_set(l->m.bytes_buffered, (double)l->active_bytes);
     if (seq > l->published_seq)
         l->published_seq = seq;
     l->st.files_published += nfiles;
