@@ -675,6 +675,11 @@ fail:
     done(ud, rc == ORASI_ECLOSED ? ORASI_EUNAVAILABLE : rc, 1);
 }
 
+static int fwd_check_raw(sink_t *base, enum otlp_signal sig, slice_t body, uint64_t *items)
+{
+    return split_count(sig, body, items);
+}
+
 static int fwd_ready(sink_t *base)
 {
     fwd_t *f = (fwd_t *)base;
@@ -1778,6 +1783,8 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
     f->base.destroy = fwd_destroy;
     f->base.ready = fwd_ready;
     f->base.raw_only = 1; /* forwarders never need the decoded model of protobuf requests */
+    if (cfg->validate == 1)
+        f->base.check_raw = fwd_check_raw;
     f->cfg = cfg;
     snprintf(f->role, sizeof(f->role), "%s", role ? role : "forward");
     pthread_rwlock_init(&f->view_lock, NULL);

@@ -16,6 +16,7 @@ static const char *const proto_choices[] = {"http", "grpc", NULL};
 static const char *const comp_choices[] = {"none", "gzip", "zstd", NULL};
 static const char *const bal_traces[] = {"round_robin", "trace_id", NULL};
 static const char *const bal_other[] = {"round_robin", "service", NULL};
+static const char *const validate_choices[] = {"full", "framing", NULL};
 
 static const config_option_t fwd_top_opts[] = {
     {"origin", CONFIG_STR, NULL, O(origin), 0, 0,
@@ -32,6 +33,12 @@ static const config_option_t fwd_top_opts[] = {
     {"dead_letter_dir", CONFIG_STR, NULL, O(dead_letter_dir), 0, 0,
      "Where permanently rejected batches are written with their reason (default "
      "<data_dir>/dead-letter).", NULL, 0},
+    {"validate", CONFIG_ENUM, "full", O(validate), 0, 0,
+     "full: validate every item as the bridge will (invalid items answered with "
+     "partial_success at once); framing: check only the message framing and count items, "
+     "leaving item validation to the bridge (faster agents; invalid items are then only "
+     "counted at the bridge).",
+     validate_choices, 0},
     {"dedupe_window", CONFIG_INT, "65536", O(dedupe_window), 16, 16777216,
      "Batch ids remembered per origin to drop replays of incoming batches.", NULL, 0},
     {"upstreams", CONFIG_SECTION, NULL, 0, 0, 0,

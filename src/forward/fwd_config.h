@@ -98,6 +98,7 @@ typedef struct fwd_config {
     double bounded_load;
     /* enrich */
     int enrich_host, enrich_k8s;
+    int validate; /* 0 full (otlp_pb_scan), 1 framing (split_count) */
     char *dead_letter_dir;
     int64_t dedupe_window;
     struct fwd_region_cfg *regions;

@@ -268,6 +268,79 @@ static int split_on_resource(void *arg, slice_t field, size_t items, size_t reje
     return 0;
 }
 
+/* Count the length-delimited fields `field` of msg (other fields must be well-formed). */
+static int split_walk(slice_t msg, uint32_t field, int (*fn)(slice_t, uint64_t *),
+                      uint64_t *items)
+{
+    pb_reader_t r = pb_reader(msg);
+    while (pb_more(&r)) {
+        uint32_t f, wt;
+        slice_t v;
+        if (pb_read_tag(&r, &f, &wt))
+            return ORASI_EPARSE;
+        if (f == field && wt == PB_WT_LEN) {
+            if (pb_read_bytes(&r, &v))
+                return ORASI_EPARSE;
+            if (fn) {
+                if (fn(v, items))
+                    return ORASI_EPARSE;
+            } else {
+                (*items)++;
+            }
+        } else if (pb_skip(&r, wt)) {
+            return ORASI_EPARSE;
+        }
+    }
+    return 0;
+}
+
+static int split_count_items(slice_t scope_x, uint64_t *items)
+{
+    return split_walk(scope_x, 2, NULL, items); /* spans = 2, log_records = 2 */
+}
+
+static int split_count_scopes(slice_t res_x, uint64_t *items)
+{
+    return split_walk(res_x, 2, split_count_items, items);
+}
+
+/* Metric { gauge = 5, sum = 7, histogram = 9, exponential_histogram = 10, summary = 11 },
+ * each with repeated data_points = 1 */
+static int split_count_metric(slice_t metric, uint64_t *items)
+{
+    pb_reader_t r = pb_reader(metric);
+    while (pb_more(&r)) {
+        uint32_t f, wt;
+        slice_t v;
+        if (pb_read_tag(&r, &f, &wt))
+            return ORASI_EPARSE;
+        if ((f == 5 || f == 7 || f == 9 || f == 10 || f == 11) && wt == PB_WT_LEN) {
+            if (pb_read_bytes(&r, &v) || split_walk(v, 1, NULL, items))
+                return ORASI_EPARSE;
+        } else if (pb_skip(&r, wt)) {
+            return ORASI_EPARSE;
+        }
+    }
+    return 0;
+}
+
+static int split_count_metrics(slice_t scope_m, uint64_t *items)
+{
+    return split_walk(scope_m, 2, split_count_metric, items);
+}
+
+static int split_count_scope_metrics(slice_t res_m, uint64_t *items)
+{
+    return split_walk(res_m, 2, split_count_metrics, items);
+}
+
+int split_count(enum otlp_signal sig, slice_t body, uint64_t *items)
+{
+    *items = 0;
+    return split_walk(body, 1, sig == OTLP_METRICS ? split_count_scope_metrics : split_count_scopes,
+                      items);
+}
+
 int split_request(enum otlp_signal sig, slice_t body, int ndest, split_dest_fn fn, void *ud,
                   split_out_t *outs)
 {

@@ -44,6 +44,12 @@ typedef struct {
 int split_request(enum otlp_signal sig, slice_t body, int ndest, split_dest_fn fn, void *ud,
                   split_out_t *outs);
 
+/* Framing check and item count without validating items (what an agent that defers
+ * validation to the bridge does): every message on the path request -> Resource* ->
+ * Scope* -> item (-> metric data points) must be a well-formed protobuf message; items are
+ * counted, their contents are not looked at. 0 or ORASI_EPARSE. */
+int split_count(enum otlp_signal sig, slice_t body, uint64_t *items);
+
 /* 64-bit hash of a routing key (trace id or service name), well mixed. */
 uint64_t split_key_hash(slice_t key);
 

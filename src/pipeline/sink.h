@@ -61,6 +61,10 @@ struct sink {
      * validates with otlp_pb_scan (same verdicts and counts, no model: batch.model is
      * NULL) instead of decoding. JSON and remote write are still decoded. */
     int raw_only;
+    /* raw_only sinks may also take over validation of protobuf requests: when set, the
+     * receiver calls it instead of otlp_pb_scan; it checks what the sink needs (e.g. the
+     * framing only) and counts the items. 0 or ORASI_EPARSE (400). May be NULL. */
+    int (*check_raw)(sink_t *s, enum otlp_signal sig, slice_t body, uint64_t *items);
 };
 
 /* A sink that counts what it is given and discards it (until the lake lands in `orasi run`,

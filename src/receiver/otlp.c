@@ -244,6 +244,17 @@ static int recv_decode(struct recv_call *c, slice_t body, arena_t *a, union recv
     if (c->enc == ENC_PROTOBUF && c->r->sink->raw_only) {
         /* a forwarder keeps the bytes: validate and count without building a model */
         otlp_scan_t sc;
+        sink_t *sk = c->r->sink;
+        if (sk->check_raw) {
+            uint64_t n = 0;
+            rc = sk->check_raw(sk, c->signal, body, &n);
+            c->n_items = (size_t)n;
+            c->rejected = 0;
+            c->reject_msg = rc ? "malformed protobuf framing" : NULL;
+            if (rc)
+                *errmsg = c->reject_msg;
+            return rc;
+        }
         rc = otlp_pb_scan(c->signal, body, &sc);
         c->n_items = sc.n_items;
         c->rejected = sc.rejected;

@@ -239,6 +239,24 @@ static void test_enrich(void **state)
     buf_free(&body);
 }
 
+static void test_count(void **state)
+{
+    for (int s = 0; s <= OTLP_LOGS; s++) {
+        buf_t body;
+        body_of((enum otlp_signal)s, 250, 9, &body);
+        otlp_scan_t sc;
+        assert_int_equal(otlp_pb_scan((enum otlp_signal)s, buf_slice(&body), &sc), 0);
+        uint64_t n = 0;
+        assert_int_equal(split_count((enum otlp_signal)s, buf_slice(&body), &n), 0);
+        assert_int_equal(n, sc.n_items + sc.rejected);
+        assert_int_equal(n, 250);
+        /* a cut body is a framing error */
+        assert_int_equal(split_count((enum otlp_signal)s, slice_make(body.data, body.len - 3), &n),
+                         ORASI_EPARSE);
+        buf_free(&body);
+    }
+}
+
 static void test_resource_attr(void **state)
 {
     buf_t body;
@@ -263,7 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_traces),  cmocka_unit_test(test_split_metrics_logs),
         cmocka_unit_test(test_split_malformed), cmocka_unit_test(test_enrich),
-        cmocka_unit_test(test_resource_attr),
+        cmocka_unit_test(test_resource_attr), cmocka_unit_test(test_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
