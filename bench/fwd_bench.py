@@ -262,6 +262,7 @@ def main():
                             capture_output=True, text=True).stdout.strip()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     t_start = time.time()
+    load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
         rates, rss, cpus = bench_agent()
         frates, frss, fcpus = bench_agent("framing")
@@ -279,7 +280,7 @@ def main():
     ok = lambda c: "**met**" if c else "**not met**"
     sec = f"""## Forwarding
 
-`bench/fwd_bench.py` (commit {commit}, {cpu}, {NCPU} CPUs, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {time.time() - t_start:.0f} s). Medians with (min–max) over {REPS} repetitions.
+`bench/fwd_bench.py` (commit {commit}, {cpu}, {NCPU} CPUs, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {time.time() - t_start:.0f} s). Medians with (min–max) over {REPS} repetitions. Load average at start: {load0} (other work on the machine makes the CPU figures noisy).
 
 | scenario | figure | goal | status |
 |---|---|---|---|
