@@ -835,6 +835,12 @@ static void fwd_apply_members(fwd_t *f, struct fwd_pending_members *p)
         LOG_I("forward", "region %s: upstream %s left", r->name, m->spec.name);
         m->removed = 1;
         fwd_evacuate(f, m, now);
+        /* batches waiting for a retry must not keep pointing at it: it is freed once idle */
+        for (struct fwd_batch *bt = f->retry; bt; bt = bt->next)
+            if (bt->dest == m) {
+                bt->dest = NULL;
+                bt->sticky = 0;
+            }
         m->grave_next = f->grave;
         f->grave = m; /* freed once nothing is in flight */
     }
@@ -1551,23 +1557,22 @@ void fwd_stats(fwd_t *f, struct fwd_stats *o)
 
 static int fwd_flush(sink_t *base, uint64_t deadline_ns)
 {
-    /* The queue is durable: what is not delivered by now is sent after the restart. Give
-     * in-flight data a chance to finish within the deadline. */
+    /* The queue is durable: what is not delivered now is sent after the restart. Give the
+     * sender until the deadline to empty it, but do not hold a shutdown while nothing
+     * moves (upstreams away). */
     fwd_t *f = (fwd_t *)base;
-    while (clock_mono_ns() < deadline_ns) {
+    uint64_t last_done = 0, last_change = clock_mono_ns();
+    while (clock_mono_ns() < deadline_ns && wal_bytes(f->wal) > 0) {
         struct fwd_stats s;
         fwd_stats(f, &s);
-        if (s.records_done >= s.records_queued && wal_bytes(f->wal) == 0)
-            break;
-        if (s.records_done >= s.records_queued && s.inflight == 0)
-            break;
-        struct timespec ts = {0, 20000000};
-        nanosleep(&ts, NULL);
-        if (deadline_ns - clock_mono_ns() > 2000000000ull && s.inflight == 0 &&
-            s.records_done < s.records_queued) {
-            /* nothing moving (upstreams down): do not hold the shutdown */
+        if (s.records_done != last_done) {
+            last_done = s.records_done;
+            last_change = clock_mono_ns();
+        } else if (s.inflight == 0 && clock_mono_ns() - last_change > 1000000000ull) {
             break;
         }
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
     }
     return 0;
 }

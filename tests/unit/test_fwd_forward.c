@@ -134,8 +134,15 @@ static void reset_upstream(int m)
 
 static sink_t *make_fwd(fwd_config_t *cfg, const char *sub, const char *extra)
 {
-    char yaml[2048], err[512], qd[256];
+    char yaml[2048], err[512], qd[256], ups[256];
     snprintf(qd, sizeof(qd), "%s/%s", dir, sub);
+    if (strstr(extra, "DNS"))
+        snprintf(ups, sizeof(ups),
+                 "  regions: [{name: d, dns: {name: localhost, port: %d, refresh: 200ms}}]\n",
+                 port);
+    else
+        snprintf(ups, sizeof(ups), "  upstreams: [{endpoint: 'http://127.0.0.1:%d', name: up}]\n",
+                 port);
     snprintf(yaml, sizeof(yaml),
              "forward:\n"
              "  origin: test-agent\n"
@@ -145,8 +152,8 @@ static sink_t *make_fwd(fwd_config_t *cfg, const char *sub, const char *extra)
              "  retry: {initial: 10ms, max: 100ms}\n"
              "  breaker: {failures: 1000, open_for: 100ms}\n"
              "  dead_letter_dir: %s/dlq\n"
-             "  upstreams: [{endpoint: 'http://127.0.0.1:%d', name: up}]\n%s",
-             qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", qd, port, "");
+             "%s",
+             qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", qd, ups);
     config_doc_t *doc = config_load_string("t.yaml", yaml, strlen(yaml), err, sizeof(err));
     assert_non_null(doc);
     assert_int_equal(fwd_config_load(doc, config_get(config_root(doc), "forward"), dir, cfg, err,
@@ -401,6 +408,22 @@ static void test_restart_keeps_queue(void **state)
     fwd_config_free(&cfg);
 }
 
+/* Members from DNS: "localhost" resolves to 127.0.0.1 (and maybe ::1, where nothing
+ * listens: that member's circuit opens and everything goes to the other). */
+static void test_dns_members(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(0);
+    sink_t *s = make_fwd(&cfg, "g", "DNS");
+    long sent = submit(s, 10, 20, 7);
+    assert_true(wait_for(sent, 10));
+    assert_true(wait_done(s, 10));
+    assert_int_equal(atomic_load(&items_ok), sent);
+    assert_ids_unique();
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
 static void test_queue_full(void **state)
 {
     fwd_config_t cfg;
@@ -419,7 +442,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deliver_once),    cmocka_unit_test(test_retry_until_up),
         cmocka_unit_test(test_dead_letter),     cmocka_unit_test(test_conflict_split),
-        cmocka_unit_test(test_restart_keeps_queue), cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_restart_keeps_queue), cmocka_unit_test(test_dns_members),
+        cmocka_unit_test(test_queue_full),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
