@@ -45,7 +45,7 @@ struct exp_req {
     exp_request_t r; /* slices borrowed from the caller until done */
     exp_done_fn done;
     void *ud;
-    buf_t wire;      /* compressed body (empty when sent as is) */
+    buf_t wire; /* compressed body (empty when sent as is) */
     uint64_t t0, deadline;
 };
 
@@ -340,8 +340,7 @@ static void exp_req_finish(exp_client_t *cl, struct exp_req *q, exp_result_t *re
 
 static void exp_fail(exp_client_t *cl, struct exp_req *q, int err, const char *what, int in_doubt)
 {
-    exp_result_t res = {.outcome = EXP_RETRY, .err = err, .grpc_status = -1,
-                        .in_doubt = in_doubt};
+    exp_result_t res = {.outcome = EXP_RETRY, .err = err, .grpc_status = -1, .in_doubt = in_doubt};
     snprintf(res.message, sizeof(res.message), "%s: %s", what, orasi_strerror(err));
     exp_req_finish(cl, q, &res);
 }
@@ -477,8 +476,8 @@ static int exp_h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const ui
     return 0;
 }
 
-static int exp_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream_id,
-                          const uint8_t *data, size_t len, void *ud)
+static int exp_h2_on_data(nghttp2_session *s, uint8_t flags, int32_t stream_id, const uint8_t *data,
+                          size_t len, void *ud)
 {
     struct exp_conn *c = ud;
     if (stream_id == c->stream && buf_append(&c->resp, data, len) < 0)
@@ -492,8 +491,8 @@ static int exp_h2_on_close(nghttp2_session *s, int32_t stream_id, uint32_t error
     if (stream_id != c->stream || c->st != EXP_BUSY || !c->req)
         return 0;
     c->stream = -1;
-    exp_result_t res = {.http_status = c->h2_status, .grpc_status = c->grpc_status,
-                        .retry_after_ns = c->retry_ns};
+    exp_result_t res = {
+        .http_status = c->h2_status, .grpc_status = c->grpc_status, .retry_after_ns = c->retry_ns};
     if (error_code != 0 || c->h2_status <= 0) {
         res.outcome = EXP_RETRY;
         res.err = ORASI_ECLOSED;
@@ -576,7 +575,7 @@ static int exp_h2_pump(struct exp_conn *c)
     return loop_io_start(c->cl->loop, &c->io, LOOP_READ | (want_out ? LOOP_WRITE : 0));
 }
 
-#define EXP_NV(n, v, vl)                                                                          \
+#define EXP_NV(n, v, vl)                                                                           \
     (nghttp2_nv)                                                                                   \
     {                                                                                              \
         (uint8_t *)(n), (uint8_t *)(v), strlen(n), (vl), NGHTTP2_NV_FLAG_NONE                      \
@@ -606,8 +605,7 @@ static int exp_h2_submit(struct exp_conn *c)
         nva[n++] = EXP_NV("grpc-encoding", "zstd", 4);
     if (q->r.tenant.len)
         nva[n++] = (nghttp2_nv){(uint8_t *)cl->tenant_header, (uint8_t *)q->r.tenant.p,
-                                strlen(cl->tenant_header), q->r.tenant.len,
-                                NGHTTP2_NV_FLAG_NONE};
+                                strlen(cl->tenant_header), q->r.tenant.len, NGHTTP2_NV_FLAG_NONE};
     if (q->r.batch_id.len)
         nva[n++] = (nghttp2_nv){(uint8_t *)"x-orasi-batch", (uint8_t *)q->r.batch_id.p, 13,
                                 q->r.batch_id.len, NGHTTP2_NV_FLAG_NONE};
@@ -652,10 +650,9 @@ static int exp_h1_build(struct exp_conn *c)
     struct exp_req *q = c->req;
     buf_clear(&c->head);
     if (q->r.get_path)
-        return buf_printf(&c->head,
-                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: orasi/" ORASI_VERSION
-                          "\r\n\r\n",
-                          q->r.get_path, cl->authority);
+        return buf_printf(
+            &c->head, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: orasi/" ORASI_VERSION "\r\n\r\n",
+            q->r.get_path, cl->authority);
     slice_t body = exp_wire_body(q);
     int rc = buf_printf(&c->head,
                         "POST %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: orasi/" ORASI_VERSION
@@ -856,8 +853,8 @@ static void exp_on_connected(struct exp_conn *c)
     int err = 0;
     socklen_t el = sizeof(err);
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
-        exp_conn_close(c, ORASI_EUNAVAILABLE, err == ECONNREFUSED ? "connection refused"
-                                                                  : "connect failed");
+        exp_conn_close(c, ORASI_EUNAVAILABLE,
+                       err == ECONNREFUSED ? "connection refused" : "connect failed");
         return;
     }
     c->st = EXP_BUSY;
@@ -1008,8 +1005,8 @@ void exp_config_default(exp_config_t *c)
 }
 
 /* "http://host:port/base" -> host, port, base */
-static int exp_parse_url(const char *url, char *host, size_t hostlen, char *port,
-                         size_t portlen, char *base, size_t baselen)
+static int exp_parse_url(const char *url, char *host, size_t hostlen, char *port, size_t portlen,
+                         char *base, size_t baselen)
 {
     if (strncmp(url, "http://", 7) != 0)
         return ORASI_EINVAL;
@@ -1118,8 +1115,7 @@ exp_client_t *exp_client_create(loop_t *loop, const exp_config_t *cfg, char *err
         nghttp2_session_callbacks_set_on_header_callback(cl->cbs, exp_h2_on_header);
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cl->cbs, exp_h2_on_data);
         nghttp2_session_callbacks_set_on_stream_close_callback(cl->cbs, exp_h2_on_close);
-        cl->mem = (nghttp2_mem){NULL, exp_h2_malloc, exp_h2_free, exp_h2_calloc,
-                                exp_h2_realloc};
+        cl->mem = (nghttp2_mem){NULL, exp_h2_malloc, exp_h2_free, exp_h2_calloc, exp_h2_realloc};
     }
     return cl;
 oom:

@@ -43,7 +43,7 @@ enum exp_compression { EXP_COMP_NONE = 0, EXP_COMP_GZIP, EXP_COMP_ZSTD };
 enum exp_outcome { EXP_OK = 0, EXP_RETRY, EXP_PERMANENT, EXP_CONFLICT };
 
 typedef struct exp_config {
-    const char *url;           /* "http://host:port[/base]"; copied */
+    const char *url; /* "http://host:port[/base]"; copied */
     enum exp_protocol protocol;
     enum exp_compression compression;
     uint64_t timeout_ns;       /* per request, connect included (default 5 s) */
@@ -61,8 +61,8 @@ typedef struct exp_result {
     uint64_t retry_after_ns; /* Retry-After / RetryInfo; 0 when absent */
     int64_t rejected;        /* partial_success rejected items (EXP_OK only) */
     uint64_t latency_ns;
-    int in_doubt;            /* no answer, but the request had left: the upstream may have it */
-    char message[256];       /* error message from the upstream, or what went wrong */
+    int in_doubt;      /* no answer, but the request had left: the upstream may have it */
+    char message[256]; /* error message from the upstream, or what went wrong */
 } exp_result_t;
 
 typedef struct exp_request {

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DEDUPE_MAX_IDS 1024      /* ids in one batch header */
+#define DEDUPE_MAX_IDS 1024 /* ids in one batch header */
 #define DEDUPE_MAX_ORIGINS 4096
 #define DEDUPE_HEADER "X-Orasi-Batch"
 

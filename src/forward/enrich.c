@@ -19,8 +19,8 @@
 
 void enrich_attrs_add(enrich_attrs_t *a, const char *key, const char *value)
 {
-    if (a->n >= ENRICH_MAX_ATTRS || !key || !value || !*value ||
-        strlen(key) >= sizeof(a->key[0]) || strlen(value) >= sizeof(a->value[0]))
+    if (a->n >= ENRICH_MAX_ATTRS || !key || !value || !*value || strlen(key) >= sizeof(a->key[0]) ||
+        strlen(value) >= sizeof(a->value[0]))
         return;
     snprintf(a->key[a->n], sizeof(a->key[0]), "%s", key);
     snprintf(a->value[a->n], sizeof(a->value[0]), "%s", value);

@@ -162,7 +162,7 @@ struct fwd {
     struct fwd_batch *retry;
     struct fwd_region *regions;
     size_t nregions;
-    size_t *order; /* region indexes by priority */
+    size_t *order;            /* region indexes by priority */
     struct fwd_member *grave; /* removed members waiting for in-flight requests */
     uint64_t last_ckpt_at, ckpt_seq;
     uint64_t epoch_at;
@@ -177,10 +177,10 @@ struct fwd {
     pthread_mutex_t aff_mu;
     struct fwd_affinity *aff;
     /* stats (sender thread writes, anyone reads) */
-    _Atomic uint64_t st_queued, st_done, st_items_sent, st_items_dead, st_sent, st_retried,
-        st_dead, st_split, st_replays, st_inflight;
-    metric_t *m_queue_bytes, *m_oldest, *m_dead_items, *m_dead_batches, *m_retries,
-        *m_replays, *m_inflight, *m_waiting;
+    _Atomic uint64_t st_queued, st_done, st_items_sent, st_items_dead, st_sent, st_retried, st_dead,
+        st_split, st_replays, st_inflight;
+    metric_t *m_queue_bytes, *m_oldest, *m_dead_items, *m_dead_batches, *m_retries, *m_replays,
+        *m_inflight, *m_waiting;
     metric_family_t *f_items, *f_state, *f_req, *f_region, *f_members;
     metric_t *m_region_active[16], *m_members[16];
     pthread_mutex_t pend_mu;
@@ -515,8 +515,9 @@ static int fwd_build_record(fwd_t *f, const ingest_batch_t *b, slice_t body, sli
                 nu += vr->usable[i];
             }
             struct fwd_split_ctx sc = {f, vr, ri, 0, f->view_gen};
-            sc.cap = (uint64_t)(cfg->bounded_load * (double)(total + b->items) /
-                                (double)(nu ? nu : 1)) + 1;
+            sc.cap =
+                (uint64_t)(cfg->bounded_load * (double)(total + b->items) / (double)(nu ? nu : 1)) +
+                1;
             pthread_mutex_lock(&f->aff_mu);
             rc = split_request(b->signal, body, vr->n, fwd_split_dest, &sc, outs);
             pthread_mutex_unlock(&f->aff_mu);
@@ -654,8 +655,8 @@ static void fwd_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn done,
     rc = fwd_build_record(f, b, body, c->has_ids ? b->batch_id : (slice_t){0}, &rec);
     if (rc)
         goto fail;
-    rc = wal_append(f->wal, (uint8_t)(FWD_WAL_TYPE + b->signal), rec.data, rec.len,
-                    fwd_on_durable, c);
+    rc = wal_append(f->wal, (uint8_t)(FWD_WAL_TYPE + b->signal), rec.data, rec.len, fwd_on_durable,
+                    c);
     buf_free(&enc);
     buf_free(&rec);
     if (rc == 0)
@@ -921,8 +922,8 @@ static struct fwd_member *fwd_route(fwd_t *f, enum otlp_signal sig, slice_t pin,
 
 /* ---- sender: batches ------------------------------------------------------------------------ */
 
-static struct fwd_batch *fwd_batch_new(fwd_t *f, enum otlp_signal sig, slice_t tenant,
-                                       slice_t pin, uint64_t now)
+static struct fwd_batch *fwd_batch_new(fwd_t *f, enum otlp_signal sig, slice_t tenant, slice_t pin,
+                                       uint64_t now)
 {
     struct fwd_batch *bt = orasi_calloc(1, sizeof(*bt));
     if (!bt)
@@ -990,8 +991,7 @@ static void fwd_place(fwd_t *f, struct fwd_part *p, uint64_t now)
             bt = *pp;
             break;
         }
-    if (bt && (bt->n >= DEDUPE_MAX_IDS ||
-               bt->bytes + p->body.len > f->cfg->batch_max_size)) {
+    if (bt && (bt->n >= DEDUPE_MAX_IDS || bt->bytes + p->body.len > f->cfg->batch_max_size)) {
         *pp = bt->next;
         fwd_ready_push(m, bt);
         bt = NULL;
@@ -1056,7 +1056,8 @@ static void fwd_read(fwd_t *f, uint64_t now)
             }
             continue;
         }
-        struct fwd_rec *rec = orasi_calloc(1, sizeof(*rec) + (size_t)v.nparts * sizeof(rec->parts[0]));
+        struct fwd_rec *rec =
+            orasi_calloc(1, sizeof(*rec) + (size_t)v.nparts * sizeof(rec->parts[0]));
         uint8_t *data = orasi_malloc(p.len ? p.len : 1);
         if (!rec || !data) {
             orasi_free(rec);
@@ -1118,8 +1119,8 @@ static void fwd_advance(fwd_t *f, uint64_t now, int force)
         if (!rc)
             rc = wal_checkpoint(f->wal, f->ckpt_seq);
         if (rc)
-            LOG_W("forward", "queue checkpoint at %llu failed: %s",
-                  (unsigned long long)f->ckpt_seq, orasi_strerror(rc));
+            LOG_W("forward", "queue checkpoint at %llu failed: %s", (unsigned long long)f->ckpt_seq,
+                  orasi_strerror(rc));
     }
 }
 
@@ -1160,18 +1161,16 @@ static void fwd_dead_letter(fwd_t *f, struct fwd_batch *bt, const exp_result_t *
         fprintf(fp,
                 "upstream: %s\nsignal: %s\ntenant: %.*s\nitems: %llu\nhttp_status: %d\n"
                 "grpc_status: %d\nreason: %s\nbatch: %.*s\n",
-                bt->dest ? bt->dest->spec.name : "-", fwd_sig_names[bt->sig],
-                (int)bt->tenant.len, (const char *)bt->tenant.p, (unsigned long long)bt->items,
-                r->http_status, r->grpc_status, r->message, (int)bt->ids.len,
-                (const char *)bt->ids.data);
+                bt->dest ? bt->dest->spec.name : "-", fwd_sig_names[bt->sig], (int)bt->tenant.len,
+                (const char *)bt->tenant.p, (unsigned long long)bt->items, r->http_status,
+                r->grpc_status, r->message, (int)bt->ids.len, (const char *)bt->ids.data);
         ok &= fflush(fp) == 0 && fsync(fileno(fp)) == 0;
         fclose(fp);
     } else {
         ok = 0;
     }
     if (!ok)
-        LOG_E("forward", "could not write the dead-letter file %s.pb: %s", base,
-              strerror(errno));
+        LOG_E("forward", "could not write the dead-letter file %s.pb: %s", base, strerror(errno));
     log_msg(LOG_WARN, "forward", NULL,
             "batch of %llu %s rejected permanently by %s (%s): dead-lettered to %s.pb",
             (unsigned long long)bt->items, fwd_sig_names[bt->sig],
@@ -1328,8 +1327,8 @@ static void fwd_on_result(void *ud, const exp_result_t *r)
         if (m->br.state == BREAKER_OPEN)
             fwd_evacuate(f, m, now);
         if (bt->attempts == 1 || bt->attempts % 20 == 0)
-            LOG_W("forward", "%s: %s (attempt %u, retry in %llu ms%s)", m->spec.name,
-                  r->message, bt->attempts, (unsigned long long)(delay / 1000000),
+            LOG_W("forward", "%s: %s (attempt %u, retry in %llu ms%s)", m->spec.name, r->message,
+                  bt->attempts, (unsigned long long)(delay / 1000000),
                   bt->sticky ? ", in doubt: same upstream" : "");
         fwd_retry_push(f, bt, now + delay);
         break;
@@ -1810,8 +1809,9 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
         goto fail;
     wal_options_t wo;
     wal_options_default(&wo);
-    wo.sync = cfg->queue_sync == 1 ? WAL_SYNC_OS : cfg->queue_sync == 2 ? WAL_SYNC_NONE
-                                                                        : WAL_SYNC_FSYNC;
+    wo.sync = cfg->queue_sync == 1   ? WAL_SYNC_OS
+              : cfg->queue_sync == 2 ? WAL_SYNC_NONE
+                                     : WAL_SYNC_FSYNC;
     wo.max_bytes = cfg->queue_max_size;
     wo.segment_bytes = cfg->queue_segment_size;
     wo.metrics_name = "queue";
@@ -1876,9 +1876,9 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
     f->f_state = metrics_gauge("orasi_forward_upstream_state",
                                "Circuit breaker per upstream: 0 closed, 1 open, 2 half-open", 1,
                                (const char *[]){"upstream"});
-    f->f_req = metrics_counter("orasi_forward_requests_total",
-                               "Export requests by upstream and outcome", 2,
-                               (const char *[]){"upstream", "outcome"});
+    f->f_req =
+        metrics_counter("orasi_forward_requests_total", "Export requests by upstream and outcome",
+                        2, (const char *[]){"upstream", "outcome"});
     f->f_members = metrics_gauge("orasi_forward_upstreams",
                                  "Upstreams currently known per region (static, DNS or etcd)", 1,
                                  (const char *[]){"region"});
@@ -1928,8 +1928,8 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
     f->thread_started = 1;
     if (members_start(f, cfg, &f->watchers, err, errlen))
         goto fail;
-    log_msg(LOG_INFO, "forward", NULL, "%s forwarding as origin %s: %zu regions, queue %s",
-            f->role, f->origin, f->nregions, cfg->queue_dir);
+    log_msg(LOG_INFO, "forward", NULL, "%s forwarding as origin %s: %zu regions, queue %s", f->role,
+            f->origin, f->nregions, cfg->queue_dir);
     return &f->base;
 fail:
     fwd_destroy(&f->base);

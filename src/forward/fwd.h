@@ -53,15 +53,15 @@ int fwd_set_members(fwd_t *f, size_t region, const fwd_member_spec_t *v, size_t 
 
 /* Introspection for tests and /metrics. */
 struct fwd_stats {
-    uint64_t records_queued;    /* records appended to the queue */
-    uint64_t records_done;      /* records fully delivered or dead-lettered */
-    uint64_t items_sent;        /* items acknowledged upstream */
-    uint64_t items_dead;        /* items dead-lettered */
+    uint64_t records_queued; /* records appended to the queue */
+    uint64_t records_done;   /* records fully delivered or dead-lettered */
+    uint64_t items_sent;     /* items acknowledged upstream */
+    uint64_t items_dead;     /* items dead-lettered */
     uint64_t batches_sent, batches_retried, batches_dead, batches_split;
-    uint64_t replays_dropped;   /* incoming batches dropped as replays */
+    uint64_t replays_dropped; /* incoming batches dropped as replays */
     uint64_t queue_bytes;
     uint64_t oldest_age_ns;
-    size_t inflight;            /* batches in flight */
+    size_t inflight; /* batches in flight */
 };
 void fwd_stats(fwd_t *f, struct fwd_stats *out);
 /* The origin id this forwarder stamps on its batches. */

@@ -21,7 +21,8 @@ static const char *const validate_choices[] = {"full", "framing", NULL};
 static const config_option_t fwd_top_opts[] = {
     {"origin", CONFIG_STR, NULL, O(origin), 0, 0,
      "Sender id in X-Orasi-Batch, [A-Za-z0-9_.-]{1,64}, stable across restarts (default: "
-     "generated once, kept in <queue.dir>/origin).", NULL, 0},
+     "generated once, kept in <queue.dir>/origin).",
+     NULL, 0},
     {"queue", CONFIG_SECTION, NULL, 0, 0, 0, "The persistent sending queue.", NULL, 0},
     {"exporter", CONFIG_SECTION, NULL, 0, 0, 0, "How batches are sent upstream.", NULL, 0},
     {"batch", CONFIG_SECTION, NULL, 0, 0, 0, "Batching by count, bytes and age.", NULL, 0},
@@ -32,7 +33,8 @@ static const config_option_t fwd_top_opts[] = {
     {"enrich", CONFIG_SECTION, NULL, 0, 0, 0, "Resource attributes added by an agent.", NULL, 0},
     {"dead_letter_dir", CONFIG_STR, NULL, O(dead_letter_dir), 0, 0,
      "Where permanently rejected batches are written with their reason (default "
-     "<data_dir>/dead-letter).", NULL, 0},
+     "<data_dir>/dead-letter).",
+     NULL, 0},
     {"validate", CONFIG_ENUM, "full", O(validate), 0, 0,
      "full: validate every item as the bridge will (invalid items answered with "
      "partial_success at once); framing: check only the message framing and count items, "
@@ -47,29 +49,28 @@ static const config_option_t fwd_top_opts[] = {
      "Priority groups of upstreams: [{name, priority, upstreams | dns | etcd}].", NULL, 0},
     {"residency", CONFIG_SECTION, NULL, 0, 0, 0,
      "Data residency: [{tenant | attribute + value, region}]; matching data is only ever "
-     "sent to that region.", NULL, 0},
+     "sent to that region.",
+     NULL, 0},
     {0}};
 
 static const config_option_t fwd_queue_opts[] = {
-    {"dir", CONFIG_STR, NULL, O(queue_dir), 0, 0, "Directory (default <data_dir>/queue).", NULL,
-     0},
+    {"dir", CONFIG_STR, NULL, O(queue_dir), 0, 0, "Directory (default <data_dir>/queue).", NULL, 0},
     {"max_size", CONFIG_SIZE, "1GiB", O(queue_max_size), 1048576, 0,
      "Disk cap; past it the receivers answer 429/RESOURCE_EXHAUSTED.", NULL, 0},
-    {"segment_size", CONFIG_SIZE, "64MiB", O(queue_segment_size), 65536, 0,
-     "Segment file size.", NULL, 0},
+    {"segment_size", CONFIG_SIZE, "64MiB", O(queue_segment_size), 65536, 0, "Segment file size.",
+     NULL, 0},
     {"sync", CONFIG_ENUM, "fsync", O(queue_sync), 0, 0,
      "fsync: acknowledge after fdatasync; os: after write(2); none: when queued in memory.",
      sync_choices, 0},
     {"window", CONFIG_SIZE, "8MiB", O(window), 1048576, 0,
-     "Queue bytes read ahead into memory for sending (in flight, waiting for retry).", NULL,
-     0},
+     "Queue bytes read ahead into memory for sending (in flight, waiting for retry).", NULL, 0},
     {0}};
 
 static const config_option_t fwd_exporter_opts[] = {
     {"protocol", CONFIG_ENUM, "grpc", O(protocol), 0, 0, "OTLP transport to the upstreams.",
      proto_choices, 0},
-    {"compression", CONFIG_ENUM, "zstd", O(compression), 0, 0, "Body compression.",
-     comp_choices, 0},
+    {"compression", CONFIG_ENUM, "zstd", O(compression), 0, 0, "Body compression.", comp_choices,
+     0},
     {"timeout", CONFIG_DURATION, "5s", O(timeout), 1000000, 0,
      "Per request, from queueing to the answer.", NULL, 0},
     {"connections", CONFIG_INT, "4", O(connections), 1, 256,
@@ -119,8 +120,7 @@ static const config_option_t fwd_balance_opts[] = {
     {"logs", CONFIG_ENUM, "round_robin", O(balance[2]), 0, 0,
      "service: consistent hashing by service.name; round_robin.", bal_other, 0},
     {"bounded_load", CONFIG_DOUBLE, "1.25", O(bounded_load), 1.0, 10.0,
-     "No upstream takes more than this times the average share (consistent hashing).", NULL,
-     0},
+     "No upstream takes more than this times the average share (consistent hashing).", NULL, 0},
     {0}};
 
 static const config_option_t fwd_enrich_opts[] = {
@@ -137,19 +137,20 @@ static const config_option_t fwd_upstream_opts[] = {
      "OTLP endpoint, http://host:port (gRPC or HTTP per exporter.protocol).", NULL, 1},
     {"health", CONFIG_STR, NULL, OU(health), 0, 0,
      "Health URL polled for the circuit breaker (e.g. http://host:8080/ready); none: passive "
-     "checks only.", NULL, 0},
+     "checks only.",
+     NULL, 0},
     {"name", CONFIG_STR, NULL, OU(name), 0, 0, "Name in metrics and logs (default: endpoint).",
      NULL, 0},
     {0}};
 
 #define OR(f) offsetof(struct fwd_region_cfg, f)
 static const config_option_t fwd_region_opts[] = {
-    {"name", CONFIG_STR, NULL, OR(name), 0, 0, "Region name (residency rules refer to it).",
-     NULL, 1},
+    {"name", CONFIG_STR, NULL, OR(name), 0, 0, "Region name (residency rules refer to it).", NULL,
+     1},
     {"priority", CONFIG_INT, "0", OR(priority), 0, 1000000,
      "Lower is preferred; data goes to the best region that has a healthy upstream.", NULL, 0},
-    {"upstreams", CONFIG_SECTION, NULL, 0, 0, 0, "Static list of {endpoint, health, name}.",
-     NULL, 0},
+    {"upstreams", CONFIG_SECTION, NULL, 0, 0, 0, "Static list of {endpoint, health, name}.", NULL,
+     0},
     {"dns", CONFIG_SECTION, NULL, 0, 0, 0,
      "Members from DNS A/AAAA records, re-resolved (a Kubernetes headless service).", NULL, 0},
     {"etcd", CONFIG_SECTION, NULL, 0, 0, 0,
@@ -162,16 +163,15 @@ static const config_option_t fwd_dns_opts[] = {
     {"port", CONFIG_INT, "4317", OD(port), 1, 65535, "OTLP port of every address.", NULL, 0},
     {"health_port", CONFIG_INT, "0", OD(health_port), 0, 65535,
      "Port of the health URL (0: passive checks only).", NULL, 0},
-    {"health_path", CONFIG_STR, "/ready", OD(health_path), 0, 0, "Path of the health URL.",
-     NULL, 0},
-    {"refresh", CONFIG_DURATION, "5s", OD(refresh), 100000000, 0, "Re-resolve period.", NULL,
+    {"health_path", CONFIG_STR, "/ready", OD(health_path), 0, 0, "Path of the health URL.", NULL,
      0},
+    {"refresh", CONFIG_DURATION, "5s", OD(refresh), 100000000, 0, "Re-resolve period.", NULL, 0},
     {0}};
 
 #define OE(f) offsetof(struct fwd_etcd_cfg, f)
 static const config_option_t fwd_etcd_opts[] = {
-    {"endpoints", CONFIG_STRLIST, NULL, OE(endpoints), 0, 0,
-     "etcd client URLs (http://host:2379).", NULL, 1},
+    {"endpoints", CONFIG_STRLIST, NULL, OE(endpoints), 0, 0, "etcd client URLs (http://host:2379).",
+     NULL, 1},
     {"prefix", CONFIG_STR, NULL, OE(prefix), 0, 0,
      "Key prefix; each key's value is JSON {\"endpoint\": ..., \"health\": ...}.", NULL, 1},
     {"refresh", CONFIG_DURATION, "10s", OE(refresh), 100000000, 0,
@@ -184,8 +184,7 @@ static const config_option_t fwd_residency_opts[] = {
     {"attribute", CONFIG_STR, NULL, OS(attribute), 0, 0,
      "Resource attribute key (with `value`) that pins a resource.", NULL, 0},
     {"value", CONFIG_STR, NULL, OS(value), 0, 0, "Resource attribute value.", NULL, 0},
-    {"region", CONFIG_STR, NULL, OS(region), 0, 0, "The only region the data may go to.", NULL,
-     1},
+    {"region", CONFIG_STR, NULL, OS(region), 0, 0, "The only region the data may go to.", NULL, 1},
     {0}};
 
 #define OB(f) offsetof(fwd_bridge_config_t, f)
@@ -198,11 +197,9 @@ static const config_option_t bridge_opts[] = {
 
 static const config_option_t bridge_register_opts[] = {
     {"etcd", CONFIG_STRLIST, NULL, OB(reg_etcd), 0, 0, "etcd client URLs.", NULL, 1},
-    {"prefix", CONFIG_STR, NULL, OB(reg_prefix), 0, 0, "Key prefix the gateways watch.", NULL,
-     1},
+    {"prefix", CONFIG_STR, NULL, OB(reg_prefix), 0, 0, "Key prefix the gateways watch.", NULL, 1},
     {"name", CONFIG_STR, NULL, OB(reg_name), 0, 0, "Key under the prefix.", NULL, 1},
-    {"endpoint", CONFIG_STR, NULL, OB(reg_endpoint), 0, 0, "Advertised OTLP endpoint.", NULL,
-     1},
+    {"endpoint", CONFIG_STR, NULL, OB(reg_endpoint), 0, 0, "Advertised OTLP endpoint.", NULL, 1},
     {"health", CONFIG_STR, NULL, OB(reg_health), 0, 0, "Advertised health URL.", NULL, 0},
     {"ttl", CONFIG_DURATION, "3s", OB(reg_ttl), 1000000000, 0,
      "Lease TTL: the key disappears this long after the bridge dies.", NULL, 0},
@@ -304,11 +301,11 @@ int fwd_config_load(const config_doc_t *doc, const config_node_t *node, const ch
     BIND("balance", fwd_balance_opts);
     BIND("enrich", fwd_enrich_opts);
 #undef BIND
-    if (out->origin && !(strlen(out->origin) <= 64 && strspn(out->origin,
-                                                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
-                                                             "KLMNOPQRSTUVWXYZ0123456789_.-") ==
-                                                          strlen(out->origin) &&
-                         *out->origin)) {
+    if (out->origin &&
+        !(strlen(out->origin) <= 64 &&
+          strspn(out->origin, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+                              "KLMNOPQRSTUVWXYZ0123456789_.-") == strlen(out->origin) &&
+          *out->origin)) {
         rc = cfg_err(err, errlen, doc, config_get(node, "origin"),
                      "forward.origin: use 1-64 of [A-Za-z0-9_.-]");
         goto out;

@@ -117,8 +117,8 @@ typedef struct fwd_bridge_config {
 
 /* Bind the `forward:` section (node may be NULL: defaults, but then there is no upstream
  * and the result is ORASI_ECONFIG with "forward: no upstreams"). `data_dir` (may be NULL:
- * left unset) fills the default queue and dead-letter directories. 0 or ORASI_ECONFIG / ORASI_ENOMEM with
- * "file:line: message" in err; on failure nothing stays allocated. */
+ * left unset) fills the default queue and dead-letter directories. 0 or ORASI_ECONFIG /
+ * ORASI_ENOMEM with "file:line: message" in err; on failure nothing stays allocated. */
 int fwd_config_load(const config_doc_t *doc, const config_node_t *node, const char *data_dir,
                     fwd_config_t *out, char *err, size_t errlen);
 void fwd_config_free(fwd_config_t *c);

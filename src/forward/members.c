@@ -83,8 +83,8 @@ static int members_resolve(const struct fwd_dns_cfg *d, fwd_member_spec_t *out, 
         snprintf(s.name, sizeof(s.name), v6 ? "[%s]:%lld" : "%s:%lld", ip, (long long)d->port);
         snprintf(s.endpoint, sizeof(s.endpoint), "http://%s", s.name);
         if (d->health_port)
-            snprintf(s.health, sizeof(s.health), v6 ? "http://[%s]:%lld%s" : "http://%s:%lld%s",
-                     ip, (long long)d->health_port, d->health_path ? d->health_path : "/ready");
+            snprintf(s.health, sizeof(s.health), v6 ? "http://[%s]:%lld%s" : "http://%s:%lld%s", ip,
+                     (long long)d->health_port, d->health_path ? d->health_path : "/ready");
         int dup = 0;
         for (size_t i = 0; i < n; i++)
             dup |= strcmp(out[i].name, s.name) == 0;
@@ -111,8 +111,8 @@ static void *members_dns_main(void *arg)
             memcpy(cur, nxt, (size_t)n * sizeof(cur[0]));
             ncur = n;
             fwd_set_members(w->ms->f, w->region, cur, (size_t)n);
-            LOG_I("members", "region %s: %s resolves to %d upstreams", w->rc->name,
-                  w->rc->dns.name, n);
+            LOG_I("members", "region %s: %s resolves to %d upstreams", w->rc->name, w->rc->dns.name,
+                  n);
         }
     } while (!members_sleep(w->ms, w->rc->dns.refresh));
     return NULL;
@@ -214,8 +214,8 @@ static int members_b64_field(const json_doc_t *d, uint32_t v, char *out, size_t 
     return 0;
 }
 
-int members_parse_range(const char *json, size_t len, const char *prefix,
-                        fwd_member_spec_t *out, size_t max, int64_t *revision)
+int members_parse_range(const char *json, size_t len, const char *prefix, fwd_member_spec_t *out,
+                        size_t max, int64_t *revision)
 {
     arena_t *a = arena_create(64 << 10, 64u << 20);
     json_doc_t d;
@@ -298,8 +298,7 @@ static void *members_etcd_main(void *arg)
                                          SPLIT_MAX_DEST, &rev);
         buf_free(&h.body);
         if (n < 0) {
-            LOG_W("members", "region %s: etcd %s: cannot read %s", w->rc->name, base,
-                  e->prefix);
+            LOG_W("members", "region %s: etcd %s: cannot read %s", w->rc->name, base, e->prefix);
             ep++;
             if (members_sleep(ms, 500000000ull))
                 break;
@@ -327,8 +326,7 @@ static void *members_etcd_main(void *arg)
     return NULL;
 }
 
-int members_start(struct fwd *f, const fwd_config_t *cfg, members_t **out, char *err,
-                  size_t errlen)
+int members_start(struct fwd *f, const fwd_config_t *cfg, members_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     size_t n = 0;
@@ -354,8 +352,8 @@ int members_start(struct fwd *f, const fwd_config_t *cfg, members_t **out, char 
             w->ms = ms;
             w->region = r;
             w->rc = &cfg->regions[r];
-            if (pthread_create(&w->th, NULL, kind == 0 ? members_dns_main : members_etcd_main,
-                               w) != 0) {
+            if (pthread_create(&w->th, NULL, kind == 0 ? members_dns_main : members_etcd_main, w) !=
+                0) {
                 snprintf(err, errlen, "members: cannot start a watcher thread");
                 members_stop(ms);
                 return ORASI_ESYS;

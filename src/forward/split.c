@@ -269,8 +269,7 @@ static int split_on_resource(void *arg, slice_t field, size_t items, size_t reje
 }
 
 /* Count the length-delimited fields `field` of msg (other fields must be well-formed). */
-static int split_walk(slice_t msg, uint32_t field, int (*fn)(slice_t, uint64_t *),
-                      uint64_t *items)
+static int split_walk(slice_t msg, uint32_t field, int (*fn)(slice_t, uint64_t *), uint64_t *items)
 {
     pb_reader_t r = pb_reader(msg);
     while (pb_more(&r)) {

@@ -33,9 +33,9 @@
 typedef int (*split_dest_fn)(void *ud, slice_t key);
 
 typedef struct {
-    buf_t body;           /* caller-initialised (buf_init with a cap); appended to */
-    uint32_t items;       /* spans / data points / log records routed here */
-    uint64_t route_hash;  /* split_key_hash of the first key routed here */
+    buf_t body;          /* caller-initialised (buf_init with a cap); appended to */
+    uint32_t items;      /* spans / data points / log records routed here */
+    uint64_t route_hash; /* split_key_hash of the first key routed here */
     int used;
 } split_out_t;
 

@@ -32,8 +32,8 @@ int roles_config_load(const config_doc_t *doc, const config_node_t *root, struct
             goto out;
         r->has_forward = 1;
     }
-    if ((rc = fwd_config_bridge_load(doc, root ? config_get(root, "bridge") : NULL, &r->bridge,
-                                     err, errlen)))
+    if ((rc = fwd_config_bridge_load(doc, root ? config_get(root, "bridge") : NULL, &r->bridge, err,
+                                     errlen)))
         goto out;
     *out = r;
     return 0;
@@ -151,13 +151,20 @@ static sink_t *roles_bridge_create(struct roles_cfg *r, const struct lake_option
         snprintf(err, errlen, "bridge: out of memory");
         return NULL;
     }
-    b->base = (sink_t){.name = "bridge", .submit = bridge_submit, .flush = bridge_flush,
-                       .destroy = bridge_destroy, .ready = bridge_ready};
+    b->base = (sink_t){.name = "bridge",
+                       .submit = bridge_submit,
+                       .flush = bridge_flush,
+                       .destroy = bridge_destroy,
+                       .ready = bridge_ready};
     snprintf(path, sizeof(path), "%s/dedupe.state", data_dir);
     if (dedupe_open(path, (size_t)r->bridge.dedupe_window, "bridge", &b->dd, err, errlen))
         goto fail;
-    struct sink_lake_hooks h = {b, bridge_admit, bridge_logged, bridge_replay_from,
-                                bridge_replayed, bridge_before_checkpoint};
+    struct sink_lake_hooks h = {b,
+                                bridge_admit,
+                                bridge_logged,
+                                bridge_replay_from,
+                                bridge_replayed,
+                                bridge_before_checkpoint};
     struct lake_options lo = *lake;
     lo.data_dir = data_dir;
     b->lake = sink_lake_create_hooked(&lo, &h, err, errlen);

@@ -116,10 +116,10 @@ static int setup(void **state)
     assert_int_equal(http_route(router, "POST", "/v1/traces", on_http, NULL), 0);
     assert_int_equal(http_route(router, "POST", "/base/v1/traces", on_http, NULL), 0);
     assert_int_equal(http_route(router, "GET", "/ready", on_ready, NULL), 0);
-    assert_int_equal(
-        http_route_grpc(router, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                        on_grpc, NULL),
-        0);
+    assert_int_equal(http_route_grpc(router,
+                                     "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                                     on_grpc, NULL),
+                     0);
     port = http_server_listen(srv, "127.0.0.1", 0, router);
     assert_true(port > 0);
     assert_int_equal(http_server_start(srv), 0);
@@ -412,8 +412,8 @@ static void test_parse_status(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_outcomes),   cmocka_unit_test(test_grpc_outcomes),
-        cmocka_unit_test(test_compression),     cmocka_unit_test(test_health_get),
+        cmocka_unit_test(test_http_outcomes),       cmocka_unit_test(test_grpc_outcomes),
+        cmocka_unit_test(test_compression),         cmocka_unit_test(test_health_get),
         cmocka_unit_test(test_refused_and_timeout), cmocka_unit_test(test_queue_and_destroy),
         cmocka_unit_test(test_parse_status),
     };

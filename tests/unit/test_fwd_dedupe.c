@@ -55,9 +55,19 @@ static void test_parse_format(void **state)
     assert_int_equal(dedupe_format(&out, b.origin, b.ids, b.n), 0);
     assert_memory_equal(out.data, "gw-1:5.0,5.1,7.3", out.len);
     buf_free(&out);
-    static const char *const bad[] = {"",        "gw",        ":1.0",     "gw:",      "gw:1",
-                                      "gw:1.",   "gw:0.0",    "gw:1.256", "gw:1.0,",  "g w:1.0",
-                                      "gw:1.0x", "gw:a.0",    "gw:1.0,,2.0",
+    static const char *const bad[] = {"",
+                                      "gw",
+                                      ":1.0",
+                                      "gw:",
+                                      "gw:1",
+                                      "gw:1.",
+                                      "gw:0.0",
+                                      "gw:1.256",
+                                      "gw:1.0,",
+                                      "g w:1.0",
+                                      "gw:1.0x",
+                                      "gw:a.0",
+                                      "gw:1.0,,2.0",
                                       "gw:99999999999999999999999.0"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(dedupe_parse(slice_cstr(bad[i]), &b), ORASI_EPARSE);

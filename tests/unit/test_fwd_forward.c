@@ -34,7 +34,7 @@
 
 /* ---- the upstream ---------------------------------------------------------------------- */
 
-static _Atomic int mode;          /* 0 ok, 1 503, 2 400, 3 409 once then ok */
+static _Atomic int mode; /* 0 ok, 1 503, 2 400, 3 409 once then ok */
 static _Atomic long items_ok, requests;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static buf_t ids_seen; /* every id of accepted batches, one per line */
@@ -156,9 +156,9 @@ static sink_t *make_fwd(fwd_config_t *cfg, const char *sub, const char *extra)
              qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", qd, ups);
     config_doc_t *doc = config_load_string("t.yaml", yaml, strlen(yaml), err, sizeof(err));
     assert_non_null(doc);
-    assert_int_equal(fwd_config_load(doc, config_get(config_root(doc), "forward"), dir, cfg, err,
-                                     sizeof(err)),
-                     0);
+    assert_int_equal(
+        fwd_config_load(doc, config_get(config_root(doc), "forward"), dir, cfg, err, sizeof(err)),
+        0);
     config_doc_free(doc);
     sink_t *s = fwd_create(cfg, "agent", err, sizeof(err));
     if (!s)
@@ -373,10 +373,12 @@ static void test_conflict_split(void **state)
     if (!ok) {
         struct fwd_stats x;
         fwd_stats(fwd_of(s), &x);
-        fprintf(stderr, "items %ld/%ld requests %ld split %llu retried %llu inflight %zu done %llu/%llu\n",
+        fprintf(stderr,
+                "items %ld/%ld requests %ld split %llu retried %llu inflight %zu done %llu/%llu\n",
                 atomic_load(&items_ok), sent, atomic_load(&requests),
                 (unsigned long long)x.batches_split, (unsigned long long)x.batches_retried,
-                x.inflight, (unsigned long long)x.records_done, (unsigned long long)x.records_queued);
+                x.inflight, (unsigned long long)x.records_done,
+                (unsigned long long)x.records_queued);
     }
     assert_true(ok);
     assert_true(wait_done(s, 10));
@@ -440,8 +442,8 @@ static void test_queue_full(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deliver_once),    cmocka_unit_test(test_retry_until_up),
-        cmocka_unit_test(test_dead_letter),     cmocka_unit_test(test_conflict_split),
+        cmocka_unit_test(test_deliver_once),        cmocka_unit_test(test_retry_until_up),
+        cmocka_unit_test(test_dead_letter),         cmocka_unit_test(test_conflict_split),
         cmocka_unit_test(test_restart_keeps_queue), cmocka_unit_test(test_dns_members),
         cmocka_unit_test(test_queue_full),
     };

@@ -136,9 +136,9 @@ static void test_split_metrics_logs(void **state)
         memset(outs, 0, sizeof(outs));
         for (int d = 0; d < NDEST; d++)
             buf_init(&outs[d].body, 64u << 20);
-        assert_int_equal(split_request((enum otlp_signal)s, buf_slice(&body), NDEST, dest_by_hash,
-                                       NULL, outs),
-                         0);
+        assert_int_equal(
+            split_request((enum otlp_signal)s, buf_slice(&body), NDEST, dest_by_hash, NULL, outs),
+            0);
         size_t total = 0, res = 0;
         for (int d = 0; d < NDEST; d++) {
             otlp_scan_t o;
@@ -204,11 +204,11 @@ static void test_enrich(void **state)
     assert_int_equal(t.n_resource_spans, in.n_resource_spans);
     for (size_t i = 0; i < t.n_resource_spans; i++) {
         int c;
-        assert_true(slice_eq_cstr(attr_of(&t.resource_spans[i].resource, "orasi.test.node", &c),
-                                  "node-7"));
+        assert_true(
+            slice_eq_cstr(attr_of(&t.resource_spans[i].resource, "orasi.test.node", &c), "node-7"));
         assert_int_equal(c, 1);
-        assert_true(slice_eq_cstr(attr_of(&t.resource_spans[i].resource, "orasi.test.pod", &c),
-                                  "shop-1"));
+        assert_true(
+            slice_eq_cstr(attr_of(&t.resource_spans[i].resource, "orasi.test.pod", &c), "shop-1"));
         slice_t orig = attr_of(&in.resource_spans[i].resource, "service.name", &c);
         slice_t now = attr_of(&t.resource_spans[i].resource, "service.name", &c);
         assert_int_equal(c, 1);
@@ -224,7 +224,8 @@ static void test_enrich(void **state)
     assert_int_equal(otlp_pb_decode_traces(buf_slice(&out), ar, &t), 0);
     assert_int_equal(t.n_resource_spans, 1);
     int c;
-    assert_true(slice_eq_cstr(attr_of(&t.resource_spans[0].resource, "orasi.test.node", &c), "node-7"));
+    assert_true(
+        slice_eq_cstr(attr_of(&t.resource_spans[0].resource, "orasi.test.node", &c), "node-7"));
     /* no attributes: the same bytes */
     enrich_attrs_t none = {0};
     buf_clear(&out);
@@ -279,9 +280,9 @@ static void test_resource_attr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_traces),  cmocka_unit_test(test_split_metrics_logs),
+        cmocka_unit_test(test_split_traces),    cmocka_unit_test(test_split_metrics_logs),
         cmocka_unit_test(test_split_malformed), cmocka_unit_test(test_enrich),
-        cmocka_unit_test(test_resource_attr), cmocka_unit_test(test_count),
+        cmocka_unit_test(test_resource_attr),   cmocka_unit_test(test_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
