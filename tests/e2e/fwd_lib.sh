@@ -1,6 +1,7 @@
+#!/usr/bin/env bash
 # tests/e2e/fwd_lib.sh — helpers for the forwarding topologies (agent -> gateway ->
-# bridges), sourced after lib.sh by the fwd_*.sh tests. Not a test itself (no checks run
-# when executed).
+# bridges), sourced after lib.sh by the fwd_*.sh tests. Executed on its own (ctest does),
+# it tests fwd_compare and fwd_poll_metric.
 #
 #   fwd_start NAME ROLE CONFIG API_PORT [ARGS]   start `orasi ROLE --config CONFIG`, wait /ready
 #   fwd_kill NAME / fwd_term NAME                 SIGKILL / SIGTERM (and wait)
@@ -62,9 +63,9 @@ fwd_spans() {
 }
 
 fwd_wait_drained() {
-  local timeout=$1 i p v ok
+  local timeout=$1 p v ok
   shift
-  for i in $(seq 1 $((timeout * 10))); do
+  for _ in $(seq 1 $((timeout * 10))); do
     ok=1
     for p in "$@"; do
       v=$(fwd_metric "$p" orasi_forward_queue_bytes)
@@ -136,3 +137,24 @@ while time.time() < end:
 print("never")
 EOF2
 }
+
+# ---- self-test, when executed rather than sourced (ctest runs every tests/e2e/*.sh) ------
+fwd_lib_selftest() {
+  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+  e2e_init fwd_lib
+  printf 't1 a\nt1 b\nt2 c\nt3 d\n' >"$E2E_TMP/acks"
+  printf 't1 a\nt2 c\n' >"$E2E_TMP/s1"
+  printf 't1 b\nt3 d\n' >"$E2E_TMP/s2"
+  e2e_check "exactly once, t1 on two stores" "missing=0 dup=0 extra=0 cross=1 traces=3 acked=4" \
+    "$(fwd_compare "$E2E_TMP/acks" "$E2E_TMP/s1" "$E2E_TMP/s2")"
+  printf 't1 a\nt1 a\nt9 z\n' >"$E2E_TMP/s3"
+  e2e_check "missing, duplicate and unacknowledged spans are counted" \
+    "missing=3 dup=1 extra=1 cross=0 traces=3 acked=4" "$(fwd_compare "$E2E_TMP/acks" "$E2E_TMP/s3")"
+  read -r p < <(e2e_free_ports 1)
+  e2e_check "fwd_poll_metric gives up on a dead port" never \
+    "$(fwd_poll_metric "$p" "$(date +%s.%N)" 0.3 1 orasi_x)"
+  e2e_done
+}
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  fwd_lib_selftest
+fi
