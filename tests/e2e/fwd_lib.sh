@@ -13,12 +13,12 @@
 declare -A FWD_PID=()
 
 fwd_start() {
-  local name=$1 role=$2 config=$3 api=$4 i code
+  local name=$1 role=$2 config=$3 api=$4 code
   shift 4
   "$ORASI_BIN" "$role" --config "$config" "$@" >>"$E2E_TMP/$name.log" 2>&1 &
   FWD_PID[$name]=$!
   e2e_register_pid "${FWD_PID[$name]}"
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     if ! kill -0 "${FWD_PID[$name]}" 2>/dev/null; then
       tail -n 20 "$E2E_TMP/$name.log" >&2
       e2e_die "$name ($role) exited during start-up"
