@@ -195,6 +195,14 @@ static void recv_done(void *ud, int result, uint32_t retry_after)
         else
             recv_http_error(c, 429, GRPC_RESOURCE_EXHAUSTED, "orasi is at capacity, retry later",
                             retry_after);
+    } else if (result == ORASI_EINVAL) {
+        /* the sink refused the request itself, e.g. a malformed X-Orasi-Batch header */
+        metric_add(s->refused_invalid, (double)c->n_items);
+        if (c->protocol == PROTO_GRPC)
+            recv_grpc_error(c, GRPC_INVALID_ARGUMENT, "invalid request metadata (X-Orasi-Batch)", 0);
+        else
+            recv_http_error(c, 400, GRPC_INVALID_ARGUMENT,
+                            "invalid request metadata (X-Orasi-Batch)", 0);
     } else if (result == ORASI_EEXISTS) {
         /* idempotent batches (forward/dedupe.h): part of this batch was logged before;
          * an Orasi forwarder resends it part by part */
