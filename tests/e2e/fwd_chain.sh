@@ -25,6 +25,9 @@ export GATEWAY_DATA=$E2E_TMP/gw GATEWAY_LISTEN=127.0.0.1 GATEWAY_GRPC_PORT=$GG G
 export BRIDGE1_DATA=$E2E_TMP/b1 BRIDGE1_LISTEN=127.0.0.1 BRIDGE1_GRPC_PORT=$B1G BRIDGE1_HTTP_PORT=$B1H BRIDGE1_API_PORT=$B1A
 export BRIDGE2_DATA=$E2E_TMP/b2 BRIDGE2_LISTEN=127.0.0.1 BRIDGE2_GRPC_PORT=$B2G BRIDGE2_HTTP_PORT=$B2H BRIDGE2_API_PORT=$B2A
 export BRIDGE_FLUSH_INTERVAL=1s BRIDGE_QUERY_MAX_ROWS=2000000
+# the agent talks OTLP/gRPC to the gateway (its HTTP port serves gRPC too), the gateway
+# OTLP/HTTP to the bridges: both exporters are on the path
+export AGENT_EXPORTER_PROTOCOL=grpc
 
 for f in agent gateway bridge-1 bridge-2; do
   out=$("$ORASI_BIN" config check "$EX/$f.yaml" 2>&1)
