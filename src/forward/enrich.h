@@ -24,8 +24,8 @@ typedef struct {
     char value[ENRICH_MAX_ATTRS][256];
 } enrich_attrs_t;
 
-/* Fill from the environment: host.name (OTEL_HOST_NAME? no: the kernel's hostname, or
- * $HOSTNAME when gethostname fails), and from Kubernetes downward-API variables when set:
+/* Fill from the environment: host.name (the kernel's hostname, or $HOSTNAME when
+ * gethostname fails), and from Kubernetes downward-API variables when set:
  * K8S_NODE_NAME -> k8s.node.name, K8S_POD_NAME -> k8s.pod.name,
  * K8S_POD_NAMESPACE or K8S_NAMESPACE -> k8s.namespace.name, K8S_POD_UID -> k8s.pod.uid. */
 void enrich_attrs_from_env(enrich_attrs_t *a, int host, int k8s);

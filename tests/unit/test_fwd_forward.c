@@ -34,14 +34,34 @@
 
 /* ---- the upstream ---------------------------------------------------------------------- */
 
-static _Atomic int mode; /* 0 ok, 1 503, 2 400, 3 409 once then ok */
+/* 0 ok, 1 503, 2 400, 3 409 once then ok, 4 429 + Retry-After: 1 once then ok,
+ * 5 the first request is logged but answered only after 700 ms (the forwarder has timed out:
+ * in doubt), and replays of logged ids are answered 200 without counting them again */
+static _Atomic int mode;
+static _Atomic uint64_t req_at[8];
 static _Atomic long items_ok, requests;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static buf_t ids_seen; /* every id of accepted batches, one per line */
 
+static _Atomic long replays;
+
+struct delayed {
+    loop_timer_t t;
+    http_req_t *req;
+};
+
+static void delayed_fire(loop_t *loop, loop_timer_t *t)
+{
+    struct delayed *d = t->data;
+    http_respond(d->req, 200, "application/x-protobuf", NULL, 0);
+    orasi_free(d);
+}
+
 static void on_traces(http_req_t *req, void *ud)
 {
-    atomic_fetch_add(&requests, 1);
+    long nreq = atomic_fetch_add(&requests, 1);
+    if (nreq < 8)
+        atomic_store(&req_at[nreq], clock_mono_ns());
     int m = atomic_load(&mode);
     if (getenv("FWD_TEST_DEBUG"))
         fprintf(stderr, "upstream: mode %d batch %.*s len %zu\n", m,
@@ -49,6 +69,12 @@ static void on_traces(http_req_t *req, void *ud)
                 (const char *)http_req_header(req, "x-orasi-batch").p, http_req_body(req).len);
     if (m == 1) {
         http_respond(req, 503, NULL, NULL, 0);
+        return;
+    }
+    if (m == 4) {
+        atomic_store(&mode, 0);
+        http_resp_header(req, "Retry-After", "1");
+        http_respond(req, 429, NULL, NULL, 0);
         return;
     }
     if (m == 2) {
@@ -68,6 +94,24 @@ static void on_traces(http_req_t *req, void *ud)
         http_respond(req, 409, NULL, NULL, 0);
         return;
     }
+    if (m == 5 && db) {
+        /* a replay of ids already logged: acknowledge without counting */
+        int seen = 0;
+        char line[128];
+        pthread_mutex_lock(&mu);
+        for (size_t i = 0; i < db->n; i++) {
+            int n = snprintf(line, sizeof(line), "%s %llu\n", db->origin,
+                             (unsigned long long)db->ids[i]);
+            seen += ids_seen.len && memmem(ids_seen.data, ids_seen.len, line, (size_t)n) != NULL;
+        }
+        pthread_mutex_unlock(&mu);
+        if (seen == (int)db->n && seen) {
+            orasi_free(db);
+            atomic_fetch_add(&replays, 1);
+            http_respond(req, 200, "application/x-protobuf", NULL, 0);
+            return;
+        }
+    }
     otlp_scan_t sc;
     if (otlp_pb_scan(OTLP_TRACES, http_req_body(req), &sc) != 0) {
         fprintf(stderr, "upstream: cannot scan %zu bytes (batch %.*s, encoding %.*s)\n",
@@ -84,6 +128,13 @@ static void on_traces(http_req_t *req, void *ud)
         buf_printf(&ids_seen, "%s %llu\n", db->origin, (unsigned long long)db->ids[i]);
     pthread_mutex_unlock(&mu);
     orasi_free(db);
+    if (m == 5 && nreq == 0) {
+        struct delayed *d = orasi_calloc(1, sizeof(*d));
+        d->req = req;
+        loop_timer_init(&d->t, delayed_fire, d);
+        loop_timer_start(http_req_loop(req), &d->t, 700000000ull, 0);
+        return;
+    }
     http_respond(req, 200, "application/x-protobuf", NULL, 0);
 }
 
@@ -125,6 +176,7 @@ static void reset_upstream(int m)
     atomic_store(&mode, m);
     atomic_store(&items_ok, 0);
     atomic_store(&requests, 0);
+    atomic_store(&replays, 0);
     pthread_mutex_lock(&mu);
     buf_clear(&ids_seen);
     pthread_mutex_unlock(&mu);
@@ -147,13 +199,14 @@ static sink_t *make_fwd(fwd_config_t *cfg, const char *sub, const char *extra)
              "forward:\n"
              "  origin: test-agent\n"
              "  queue: {dir: %s/queue, max_size: %s}\n"
-             "  exporter: {protocol: http, compression: zstd, timeout: 2s, connections: 2}\n"
+             "  exporter: {protocol: http, compression: zstd, timeout: %s, connections: 2}\n"
              "  batch: {max_items: 500, max_size: 1MiB, max_age: 20ms}\n"
              "  retry: {initial: 10ms, max: 100ms}\n"
              "  breaker: {failures: 1000, open_for: 100ms}\n"
              "  dead_letter_dir: %s/dlq\n"
              "%s",
-             qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", qd, ups);
+             qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", strstr(extra, "FAST") ? "300ms" : "2s",
+             qd, ups);
     config_doc_t *doc = config_load_string("t.yaml", yaml, strlen(yaml), err, sizeof(err));
     assert_non_null(doc);
     assert_int_equal(
@@ -410,6 +463,93 @@ static void test_restart_keeps_queue(void **state)
     fwd_config_free(&cfg);
 }
 
+/* 429 with Retry-After: 1 — the next attempt waits at least that long. */
+static void test_retry_after(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(4);
+    sink_t *s = make_fwd(&cfg, "h", "");
+    long sent = submit(s, 1, 10, 8);
+    assert_true(wait_for(sent, 10));
+    assert_true(atomic_load(&requests) >= 2);
+    uint64_t gap = atomic_load(&req_at[1]) - atomic_load(&req_at[0]);
+    assert_true(gap >= 900000000ull); /* retry.max is 100 ms: only Retry-After explains this */
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+/* The upstream logs a batch but answers too late: the forwarder times out (in doubt) and
+ * resends the same ids to the same upstream, whose dedupe acknowledges the replay. */
+static void test_in_doubt(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(5);
+    sink_t *s = make_fwd(&cfg, "i", "FAST");
+    long sent = submit(s, 1, 10, 9);
+    assert_true(wait_for(sent, 10));
+    assert_true(wait_done(s, 10));
+    assert_int_equal(atomic_load(&items_ok), sent); /* counted once */
+    assert_true(atomic_load(&replays) >= 1);
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_true(st.batches_retried >= 1);
+    s->destroy(s);
+    fwd_config_free(&cfg);
+}
+
+/* A gateway drops a replay of an incoming batch id (the agent retried after a lost ack). */
+static void test_incoming_replay(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(0);
+    atomic_store(&done_ok, 0);
+    sink_t *s = make_fwd(&cfg, "j", "");
+    lggen_t *g = lggen_create(10, 0, LGGEN_PROTOBUF);
+    buf_t body;
+    buf_init(&body, 16u << 20);
+    assert_int_equal(lggen_next(g, OTLP_TRACES, 20, clock_wall_ns(), &body, NULL), 20);
+    ingest_batch_t b = {.signal = OTLP_TRACES,
+                        .protocol = PROTO_HTTP_PROTOBUF,
+                        .tenant = SLICE_LIT("default"),
+                        .raw_pb = buf_slice(&body),
+                        .items = 20,
+                        .batch_id = SLICE_LIT("agent-7:42.0")};
+    for (int i = 0; i < 3; i++) {
+        int before = atomic_load(&done_ok);
+        s->submit(s, &b, on_done, NULL);
+        for (int k = 0; k < 5000 && atomic_load(&done_ok) == before; k++) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_int_equal(atomic_load(&done_ok), 3); /* every attempt acknowledged */
+    assert_true(wait_for(20, 10));
+    assert_true(wait_done(s, 10));
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_int_equal(st.replays_dropped, 2);
+    assert_int_equal(st.records_queued, 1);
+    s->destroy(s);
+    /* after a restart the id is still known (snapshot / queue) */
+    fwd_config_free(&cfg);
+    s = make_fwd(&cfg, "j", "");
+    int before = atomic_load(&done_ok);
+    s->submit(s, &b, on_done, NULL);
+    for (int k = 0; k < 5000 && atomic_load(&done_ok) == before; k++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    fwd_stats(fwd_of(s), &st);
+    assert_int_equal(st.replays_dropped, 1);
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(atomic_load(&items_ok), 20);
+    s->destroy(s);
+    fwd_config_free(&cfg);
+    buf_free(&body);
+    lggen_destroy(g);
+}
+
 /* Members from DNS: "localhost" resolves to 127.0.0.1 (and maybe ::1, where nothing
  * listens: that member's circuit opens and everything goes to the other). */
 static void test_dns_members(void **state)
@@ -445,7 +585,8 @@ int main(void)
         cmocka_unit_test(test_deliver_once),        cmocka_unit_test(test_retry_until_up),
         cmocka_unit_test(test_dead_letter),         cmocka_unit_test(test_conflict_split),
         cmocka_unit_test(test_restart_keeps_queue), cmocka_unit_test(test_dns_members),
-        cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_retry_after),         cmocka_unit_test(test_in_doubt),
+        cmocka_unit_test(test_incoming_replay),     cmocka_unit_test(test_queue_full),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -240,6 +240,31 @@ static void test_enrich(void **state)
     buf_free(&body);
 }
 
+static void test_enrich_env(void **state)
+{
+    setenv("K8S_NODE_NAME", "node-a", 1);
+    setenv("K8S_POD_NAME", "shop-7f9c", 1);
+    setenv("K8S_POD_NAMESPACE", "prod", 1);
+    unsetenv("K8S_POD_UID");
+    enrich_attrs_t a = {0};
+    enrich_attrs_from_env(&a, 1, 1);
+    assert_int_equal(a.n, 4); /* host.name + three downward-API values; no uid */
+    assert_string_equal(a.key[0], "host.name");
+    assert_true(a.value[0][0] != '\0');
+    assert_string_equal(a.key[1], "k8s.node.name");
+    assert_string_equal(a.value[1], "node-a");
+    assert_string_equal(a.key[2], "k8s.pod.name");
+    assert_string_equal(a.value[2], "shop-7f9c");
+    assert_string_equal(a.key[3], "k8s.namespace.name");
+    assert_string_equal(a.value[3], "prod");
+    enrich_attrs_t none = {0};
+    enrich_attrs_from_env(&none, 0, 0);
+    assert_int_equal(none.n, 0);
+    unsetenv("K8S_NODE_NAME");
+    unsetenv("K8S_POD_NAME");
+    unsetenv("K8S_POD_NAMESPACE");
+}
+
 static void test_count(void **state)
 {
     for (int s = 0; s <= OTLP_LOGS; s++) {
@@ -283,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_split_traces),    cmocka_unit_test(test_split_metrics_logs),
         cmocka_unit_test(test_split_malformed), cmocka_unit_test(test_enrich),
         cmocka_unit_test(test_resource_attr),   cmocka_unit_test(test_count),
+        cmocka_unit_test(test_enrich_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
