@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/metrics.h"
 #include "forward/dedupe.h"
+#include "forward/enrich.h"
 #include "forward/fwd.h"
 #include "http/http.h"
 #include "loadgen/lggen.h"
@@ -184,11 +185,22 @@ static void reset_upstream(int m)
 
 /* ---- the forwarder ----------------------------------------------------------------------- */
 
+static int dead_port;
+
 static sink_t *make_fwd(fwd_config_t *cfg, const char *sub, const char *extra)
 {
-    char yaml[2048], err[512], qd[256], ups[256];
+    char yaml[4096], err[512], qd[256], ups[1024];
     snprintf(qd, sizeof(qd), "%s/%s", dir, sub);
-    if (strstr(extra, "DNS"))
+    if (strstr(extra, "PIN"))
+        snprintf(ups, sizeof(ups),
+                 "  regions:\n"
+                 "    - {name: eu, priority: 0, upstreams: ['http://127.0.0.1:%d']}\n"
+                 "    - {name: us, priority: 1, upstreams: ['http://127.0.0.1:%d']}\n"
+                 "  residency:\n"
+                 "    - {tenant: eu-only, region: eu}\n"
+                 "    - {attribute: cloud.region, value: eu-west-1, region: eu}\n",
+                 dead_port, port);
+    else if (strstr(extra, "DNS"))
         snprintf(ups, sizeof(ups),
                  "  regions: [{name: d, dns: {name: localhost, port: %d, refresh: 200ms}}]\n",
                  port);
@@ -550,6 +562,64 @@ static void test_incoming_replay(void **state)
     lggen_destroy(g);
 }
 
+/* Residency: region eu (preferred) is down, region us is up. Unpinned data fails over to
+ * us; data of tenant eu-only and resources with cloud.region=eu-west-1 wait in the queue. */
+static void test_residency(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(0);
+    atomic_store(&done_ok, 0);
+    {
+        /* a port where nothing listens */
+        http_server_t *tmp = http_server_create(NULL);
+        http_router_t *tr = http_router_create();
+        dead_port = http_server_listen(tmp, "127.0.0.1", 0, tr);
+        http_server_destroy(tmp);
+        http_router_destroy(tr);
+    }
+    sink_t *s = make_fwd(&cfg, "k", "PIN");
+    lggen_t *g = lggen_create(11, 0, LGGEN_PROTOBUF);
+    enrich_attrs_t eu = {0};
+    enrich_attrs_add(&eu, "cloud.region", "eu-west-1");
+    long free_items = 0;
+    for (int i = 0; i < 9; i++) {
+        buf_t body, pinned;
+        buf_init(&body, 16u << 20);
+        buf_init(&pinned, 16u << 20);
+        assert_int_equal(lggen_next(g, OTLP_TRACES, 15, clock_wall_ns(), &body, NULL), 15);
+        assert_int_equal(enrich_request(buf_slice(&body), &eu, &pinned), 0);
+        int kind = i % 3; /* 0 free, 1 tenant-pinned, 2 attribute-pinned */
+        ingest_batch_t b = {.signal = OTLP_TRACES,
+                            .protocol = PROTO_HTTP_PROTOBUF,
+                            .tenant = kind == 1 ? SLICE_LIT("eu-only") : SLICE_LIT("default"),
+                            .raw_pb = kind == 2 ? buf_slice(&pinned) : buf_slice(&body),
+                            .items = 15};
+        int before = atomic_load(&done_ok);
+        s->submit(s, &b, on_done, NULL);
+        for (int k = 0; k < 5000 && atomic_load(&done_ok) == before; k++) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        free_items += kind == 0 ? 15 : 0;
+        buf_free(&body);
+        buf_free(&pinned);
+    }
+    assert_int_equal(atomic_load(&done_ok), 9);
+    assert_true(wait_for(free_items, 10));
+    struct timespec ts = {0, 500000000};
+    nanosleep(&ts, NULL);
+    /* only the free data left: the pinned data waits in the queue */
+    assert_int_equal(atomic_load(&items_ok), free_items);
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_true(st.queue_bytes > 0);
+    assert_int_equal(st.items_sent, (uint64_t)free_items);
+    assert_int_equal(st.records_done, 1); /* the queue moves past done records in order */
+    s->destroy(s);
+    fwd_config_free(&cfg);
+    lggen_destroy(g);
+}
+
 /* Members from DNS: "localhost" resolves to 127.0.0.1 (and maybe ::1, where nothing
  * listens: that member's circuit opens and everything goes to the other). */
 static void test_dns_members(void **state)
@@ -586,7 +656,8 @@ int main(void)
         cmocka_unit_test(test_dead_letter),         cmocka_unit_test(test_conflict_split),
         cmocka_unit_test(test_restart_keeps_queue), cmocka_unit_test(test_dns_members),
         cmocka_unit_test(test_retry_after),         cmocka_unit_test(test_in_doubt),
-        cmocka_unit_test(test_incoming_replay),     cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_incoming_replay),     cmocka_unit_test(test_residency),
+        cmocka_unit_test(test_queue_full),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
