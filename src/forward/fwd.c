@@ -57,6 +57,7 @@
 #define FWD_IN_DOUBT_NS (10 * 1000000000ull) /* wait for an in-doubt upstream this long */
 #define FWD_AFFINITY_SLOTS (1u << 16)
 #define FWD_MAX_MEMBERS SPLIT_MAX_DEST
+#define FWD_PARK_MAX (2u << 20) /* parked records remembered (16 bytes each) */
 
 static const char *const fwd_sig_names[] = {"traces", "metrics", "logs"};
 
@@ -82,6 +83,13 @@ struct fwd_rec {
     size_t size;
     int nparts, ndone;
     struct fwd_part parts[];
+};
+
+/* A pinned record whose region is down: only its place in the queue is kept in memory;
+ * it is read again from the queue when the region is back (seq 0 = unparked). */
+struct fwd_parked {
+    uint64_t seq;
+    size_t region;
 };
 
 struct fwd_member;
@@ -156,7 +164,10 @@ struct fwd {
     loop_timer_t tick;
     _Atomic int stopping;
     _Atomic int wake_pending;
-    wal_cursor_t *cur;
+    wal_cursor_t *cur, *cur2; /* cur2: re-reads parked records */
+    uint64_t cur2_next;
+    struct fwd_parked *parked;
+    size_t nparked, parked_head, parked_live;
     struct fwd_rec *rhead, *rtail;
     size_t mem_bytes;
     struct fwd_batch *retry;
@@ -180,7 +191,7 @@ struct fwd {
     _Atomic uint64_t st_queued, st_done, st_items_sent, st_items_dead, st_sent, st_retried, st_dead,
         st_split, st_replays, st_inflight;
     metric_t *m_queue_bytes, *m_oldest, *m_dead_items, *m_dead_batches, *m_retries, *m_replays,
-        *m_inflight, *m_waiting;
+        *m_inflight, *m_waiting, *m_parked;
     metric_family_t *f_items, *f_state, *f_req, *f_region, *f_members;
     metric_t *m_region_active[16], *m_members[16];
     pthread_mutex_t pend_mu;
@@ -1027,9 +1038,174 @@ static void fwd_rec_free(struct fwd_rec *r)
     orasi_free(r);
 }
 
+static size_t fwd_region_index(const fwd_t *f, slice_t name)
+{
+    for (size_t r = 0; r < f->nregions; r++)
+        if (slice_eq_cstr(name, f->regions[r].name))
+            return r;
+    return SIZE_MAX;
+}
+
+/* 2: a member's circuit is closed (proven healthy); 1: a member may be probed
+ * (half-open); 0: nothing usable. */
+static int fwd_region_state(const fwd_t *f, size_t r, uint64_t now)
+{
+    int st = 0;
+    for (int i = 0; i < f->regions[r].n; i++) {
+        const struct fwd_member *m = f->regions[r].m[i];
+        if (!m->removed && m->br.state == BREAKER_CLOSED)
+            return 2;
+        if (fwd_member_usable(m, now))
+            st = 1;
+    }
+    return st;
+}
+
+/* Keep the queue's records in sequence order: parked records come back out of order. */
+static void fwd_rec_insert(fwd_t *f, struct fwd_rec *rec)
+{
+    if (!f->rtail || f->rtail->seq < rec->seq) {
+        if (f->rtail)
+            f->rtail->next = rec;
+        else
+            f->rhead = rec;
+        f->rtail = rec;
+        return;
+    }
+    struct fwd_rec **pp = &f->rhead;
+    while (*pp && (*pp)->seq < rec->seq)
+        pp = &(*pp)->next;
+    rec->next = *pp;
+    *pp = rec;
+}
+
+/* Copy a queue record into memory and place its parts. 0, or ORASI_ENOMEM (nothing done). */
+static int fwd_rec_load(fwd_t *f, uint64_t seq, slice_t p, const struct fwd_rec_view *v,
+                        uint64_t now)
+{
+    struct fwd_rec *rec = orasi_calloc(1, sizeof(*rec) + (size_t)v->nparts * sizeof(rec->parts[0]));
+    uint8_t *data = orasi_malloc(p.len ? p.len : 1);
+    if (!rec || !data) {
+        orasi_free(rec);
+        orasi_free(data);
+        return ORASI_ENOMEM;
+    }
+    memcpy(data, p.p, p.len);
+    rec->seq = seq;
+    rec->data = data;
+    rec->size = p.len;
+    rec->sig = v->sig;
+    rec->tenant = slice_make(data + (v->tenant.p - p.p), v->tenant.len);
+    rec->pin = slice_make(data + (v->pin.p - p.p), v->pin.len);
+    rec->nparts = v->nparts;
+    size_t off = v->body_off;
+    for (int i = 0; i < v->nparts; i++) {
+        struct fwd_part *pt = &rec->parts[i];
+        pt->rec = rec;
+        pt->idx = (uint8_t)i;
+        pt->body = slice_make(data + off, v->len[i]);
+        pt->items = v->items[i];
+        pt->route = v->route[i];
+        pt->hint = slice_make(data + (v->hint[i].p - p.p), v->hint[i].len);
+        off += v->len[i];
+    }
+    fwd_rec_insert(f, rec);
+    f->mem_bytes += p.len;
+    for (int i = 0; i < v->nparts; i++)
+        fwd_place(f, &rec->parts[i], now);
+    return 0;
+}
+
+/* A pinned record whose region has no usable upstream is parked instead of held in memory,
+ * so that it does not fill the read-ahead window and stall everyone else's data. */
+static int fwd_park(fwd_t *f, uint64_t seq, slice_t pin, uint64_t now)
+{
+    size_t r = fwd_region_index(f, pin);
+    /* park unless the region is proven healthy: records read while it is only being
+     * probed would pile up in memory */
+    if (r == SIZE_MAX || r >= 64 || fwd_region_state(f, r, now) == 2 ||
+        f->parked_live >= FWD_PARK_MAX)
+        return 0;
+    if (f->nparked == f->parked_head) {
+        f->nparked = f->parked_head = 0;
+    } else if (f->nparked == FWD_PARK_MAX && f->parked_head > 0) {
+        /* compact: drop the unparked entries at the front */
+        memmove(f->parked, f->parked + f->parked_head,
+                (f->nparked - f->parked_head) * sizeof(f->parked[0]));
+        f->nparked -= f->parked_head;
+        f->parked_head = 0;
+    }
+    if (!f->parked) {
+        f->parked = orasi_malloc(FWD_PARK_MAX * sizeof(f->parked[0]));
+        if (!f->parked)
+            return 0;
+    }
+    if (f->nparked == FWD_PARK_MAX)
+        return 0;
+    f->parked[f->nparked++] = (struct fwd_parked){seq, r};
+    f->parked_live++;
+    return 1;
+}
+
+static uint64_t fwd_first_parked(fwd_t *f)
+{
+    while (f->parked_head < f->nparked && f->parked[f->parked_head].seq == 0)
+        f->parked_head++;
+    return f->parked_head < f->nparked ? f->parked[f->parked_head].seq : 0;
+}
+
+/* Regions that came back: read their parked records again (within the window). */
+static void fwd_unpark(fwd_t *f, uint64_t now)
+{
+    uint8_t state[64] = {0};
+    int any = 0;
+    if (!f->parked_live)
+        return;
+    for (size_t r = 0; r < f->nregions && r < 64; r++)
+        any |= state[r] = (uint8_t)fwd_region_state(f, r, now);
+    if (!any)
+        return;
+    for (size_t i = f->parked_head; i < f->nparked && f->mem_bytes < f->cfg->window; i++) {
+        struct fwd_parked *pk = &f->parked[i];
+        if (!pk->seq || !state[pk->region])
+            continue;
+        /* a half-open region gets one record per tick: its probe */
+        if (state[pk->region] == 1)
+            state[pk->region] = 0;
+        uint64_t seq = 0;
+        uint8_t type;
+        slice_t p;
+        struct fwd_rec_view v;
+        int rc = 0;
+        /* parked records are in increasing order: read forward to the next one (a seek
+         * would make the WAL locate the record from the start of its segment) */
+        if (pk->seq < f->cur2_next || pk->seq - f->cur2_next > 65536)
+            rc = wal_cursor_seek(f->cur2, pk->seq);
+        if (!rc) {
+            do
+                rc = wal_cursor_next(f->cur2, &seq, &type, &p);
+            while (rc == 1 && seq < pk->seq);
+        }
+        if (rc == 1)
+            f->cur2_next = seq + 1;
+        if (rc != 1 || seq != pk->seq || fwd_rec_parse(p, &v) <= 0) {
+            LOG_E("forward",
+                  "parked queue record %llu could not be read again; it stays queued for a "
+                  "restart",
+                  (unsigned long long)pk->seq);
+            return;
+        }
+        if (fwd_rec_load(f, seq, p, &v, now) != 0)
+            return; /* out of memory: try again next tick */
+        pk->seq = 0;
+        f->parked_live--;
+    }
+}
+
 /* Read newly durable queue records into memory (up to the window) and place their parts. */
 static void fwd_read(fwd_t *f, uint64_t now)
 {
+    fwd_unpark(f, now);
     while (f->mem_bytes < f->cfg->window) {
         uint64_t seq;
         uint8_t type;
@@ -1048,51 +1224,18 @@ static void fwd_read(fwd_t *f, uint64_t now)
             struct fwd_rec *z = orasi_calloc(1, sizeof(*z));
             if (z) {
                 z->seq = seq;
-                if (f->rtail)
-                    f->rtail->next = z;
-                else
-                    f->rhead = z;
-                f->rtail = z;
+                fwd_rec_insert(f, z);
             }
             continue;
         }
-        struct fwd_rec *rec =
-            orasi_calloc(1, sizeof(*rec) + (size_t)v.nparts * sizeof(rec->parts[0]));
-        uint8_t *data = orasi_malloc(p.len ? p.len : 1);
-        if (!rec || !data) {
-            orasi_free(rec);
-            orasi_free(data);
+        if (v.pin.len && fwd_park(f, seq, v.pin, now))
+            continue;
+        if (fwd_rec_load(f, seq, p, &v, now) != 0) {
             wal_cursor_seek(f->cur, seq); /* try again next tick */
             break;
         }
-        memcpy(data, p.p, p.len);
-        rec->seq = seq;
-        rec->data = data;
-        rec->size = p.len;
-        rec->sig = v.sig;
-        rec->tenant = slice_make(data + (v.tenant.p - p.p), v.tenant.len);
-        rec->pin = slice_make(data + (v.pin.p - p.p), v.pin.len);
-        rec->nparts = v.nparts;
-        size_t off = v.body_off;
-        for (int i = 0; i < v.nparts; i++) {
-            struct fwd_part *pt = &rec->parts[i];
-            pt->rec = rec;
-            pt->idx = (uint8_t)i;
-            pt->body = slice_make(data + off, v.len[i]);
-            pt->items = v.items[i];
-            pt->route = v.route[i];
-            pt->hint = slice_make(data + (v.hint[i].p - p.p), v.hint[i].len);
-            off += v.len[i];
-        }
-        if (f->rtail)
-            f->rtail->next = rec;
-        else
-            f->rhead = rec;
-        f->rtail = rec;
-        f->mem_bytes += p.len;
-        for (int i = 0; i < v.nparts; i++)
-            fwd_place(f, &rec->parts[i], now);
     }
+    metric_set(f->m_parked, (double)f->parked_live);
 }
 
 /* Records fully done leave memory; the queue is checkpointed past them (rate-limited:
@@ -1110,16 +1253,20 @@ static void fwd_advance(fwd_t *f, uint64_t now, int force)
             atomic_fetch_add(&f->st_done, 1);
         fwd_rec_free(r);
     }
-    if (f->ckpt_seq > wal_checkpoint_seq(f->wal) &&
+    /* never past a parked record: it is still only in the queue */
+    uint64_t ckpt = f->ckpt_seq, first = fwd_first_parked(f);
+    if (first && ckpt >= first)
+        ckpt = first - 1;
+    if (ckpt > wal_checkpoint_seq(f->wal) &&
         (force || now - f->last_ckpt_at >= FWD_CKPT_EVERY_NS)) {
         f->last_ckpt_at = now;
         int rc = 0;
         if (f->dedupe)
-            rc = dedupe_save(f->dedupe, f->ckpt_seq);
+            rc = dedupe_save(f->dedupe, ckpt);
         if (!rc)
-            rc = wal_checkpoint(f->wal, f->ckpt_seq);
+            rc = wal_checkpoint(f->wal, ckpt);
         if (rc)
-            LOG_W("forward", "queue checkpoint at %llu failed: %s", (unsigned long long)f->ckpt_seq,
+            LOG_W("forward", "queue checkpoint at %llu failed: %s", (unsigned long long)ckpt,
                   orasi_strerror(rc));
     }
 }
@@ -1635,6 +1782,9 @@ static void fwd_destroy(sink_t *base)
     }
     if (f->cur)
         wal_cursor_close(f->cur);
+    if (f->cur2)
+        wal_cursor_close(f->cur2);
+    orasi_free(f->parked);
     if (f->wal)
         wal_close(f->wal);
     dedupe_close(f->dedupe);
@@ -1825,7 +1975,7 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
         snprintf(err, errlen, "forward: reading the queue: %s", orasi_strerror(rc));
         goto fail;
     }
-    if ((rc = wal_cursor_open(f->wal, &f->cur))) {
+    if ((rc = wal_cursor_open(f->wal, &f->cur)) || (rc = wal_cursor_open(f->wal, &f->cur2))) {
         snprintf(err, errlen, "forward: queue cursor: %s", orasi_strerror(rc));
         goto fail;
     }
@@ -1864,6 +2014,11 @@ sink_t *fwd_create(const fwd_config_t *cfg, const char *role, char *err, size_t 
                         "Incoming batches dropped because their ids were already queued", 1,
                         (const char *[]){"role"});
     f->m_replays = metric_series(g, (const char *[]){f->role});
+    g = metrics_gauge(
+        "orasi_forward_parked_records",
+        "Queue records pinned to a region that is down, left on disk until it is back", 1,
+        (const char *[]){"role"});
+    f->m_parked = metric_series(g, (const char *[]){f->role});
     g = metrics_gauge("orasi_forward_inflight_batches", "Batches sent and not yet answered", 1,
                       (const char *[]){"role"});
     f->m_inflight = metric_series(g, (const char *[]){f->role});

@@ -210,15 +210,15 @@ static sink_t *make_fwd(fwd_config_t *cfg, const char *sub, const char *extra)
     snprintf(yaml, sizeof(yaml),
              "forward:\n"
              "  origin: test-agent\n"
-             "  queue: {dir: %s/queue, max_size: %s}\n"
+             "  queue: {dir: %s/queue, max_size: %s, window: %s}\n"
              "  exporter: {protocol: http, compression: zstd, timeout: %s, connections: 2}\n"
              "  batch: {max_items: 500, max_size: 1MiB, max_age: 20ms}\n"
              "  retry: {initial: 10ms, max: 100ms}\n"
              "  breaker: {failures: 1000, open_for: 100ms}\n"
              "  dead_letter_dir: %s/dlq\n"
              "%s",
-             qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", strstr(extra, "FAST") ? "300ms" : "2s",
-             qd, ups);
+             qd, strstr(extra, "SMALL") ? "1MiB" : "64MiB", strstr(extra, "WIN") ? "1MiB" : "8MiB",
+             strstr(extra, "FAST") ? "300ms" : "2s", qd, ups);
     config_doc_t *doc = config_load_string("t.yaml", yaml, strlen(yaml), err, sizeof(err));
     assert_non_null(doc);
     assert_int_equal(
@@ -620,6 +620,66 @@ static void test_residency(void **state)
     lggen_destroy(g);
 }
 
+/* Pinned data whose region stays down longer than the read-ahead window lasts: it is
+ * parked on disk, so unpinned data keeps flowing; when the region comes back, every parked
+ * record is read again and delivered, and the queue drains. */
+static void test_park(void **state)
+{
+    fwd_config_t cfg;
+    reset_upstream(0);
+    atomic_store(&done_ok, 0);
+    http_server_t *tmp = http_server_create(NULL);
+    http_router_t *tr = http_router_create();
+    dead_port = http_server_listen(tmp, "127.0.0.1", 0, tr);
+    http_server_destroy(tmp);
+    sink_t *s = make_fwd(&cfg, "l", "PIN WIN");
+    lggen_t *g = lggen_create(12, 0, LGGEN_PROTOBUF);
+    long free_items = 0, pinned_items = 0;
+    for (int i = 0; i < 240; i++) {
+        buf_t body;
+        buf_init(&body, 16u << 20);
+        assert_int_equal(lggen_next(g, OTLP_TRACES, 15, clock_wall_ns(), &body, NULL), 15);
+        int pinned = i % 3 != 0; /* two thirds pinned: more than the 1 MiB window */
+        ingest_batch_t b = {.signal = OTLP_TRACES,
+                            .protocol = PROTO_HTTP_PROTOBUF,
+                            .tenant = pinned ? SLICE_LIT("eu-only") : SLICE_LIT("default"),
+                            .raw_pb = buf_slice(&body),
+                            .items = 15};
+        int before = atomic_load(&done_ok);
+        s->submit(s, &b, on_done, NULL);
+        for (int k = 0; k < 5000 && atomic_load(&done_ok) == before; k++) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (pinned)
+            pinned_items += 15;
+        else
+            free_items += 15;
+        buf_free(&body);
+    }
+    assert_int_equal(atomic_load(&done_ok), 240);
+    assert_true(wait_for(free_items, 10)); /* unpinned data was not stalled */
+    struct fwd_stats st;
+    fwd_stats(fwd_of(s), &st);
+    assert_true(st.queue_bytes > (1u << 20)); /* the backlog is larger than the window */
+    assert_int_equal(atomic_load(&items_ok), free_items);
+    /* region eu comes back */
+    http_server_t *eu = http_server_create(NULL);
+    assert_int_equal(http_server_listen(eu, "127.0.0.1", dead_port, router), dead_port);
+    assert_int_equal(http_server_start(eu), 0);
+    assert_true(wait_for(free_items + pinned_items, 20));
+    assert_true(wait_done(s, 20));
+    assert_int_equal(atomic_load(&items_ok), free_items + pinned_items);
+    assert_ids_unique();
+    s->destroy(s);
+    fwd_config_free(&cfg);
+    lggen_destroy(g);
+    http_server_stop_accepting(eu);
+    http_server_drain(eu, clock_mono_ns() + 2000000000ull);
+    http_server_destroy(eu);
+    http_router_destroy(tr);
+}
+
 /* Members from DNS: "localhost" resolves to 127.0.0.1 (and maybe ::1, where nothing
  * listens: that member's circuit opens and everything goes to the other). */
 static void test_dns_members(void **state)
@@ -652,11 +712,17 @@ static void test_queue_full(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deliver_once),        cmocka_unit_test(test_retry_until_up),
-        cmocka_unit_test(test_dead_letter),         cmocka_unit_test(test_conflict_split),
-        cmocka_unit_test(test_restart_keeps_queue), cmocka_unit_test(test_dns_members),
-        cmocka_unit_test(test_retry_after),         cmocka_unit_test(test_in_doubt),
-        cmocka_unit_test(test_incoming_replay),     cmocka_unit_test(test_residency),
+        cmocka_unit_test(test_deliver_once),
+        cmocka_unit_test(test_retry_until_up),
+        cmocka_unit_test(test_dead_letter),
+        cmocka_unit_test(test_conflict_split),
+        cmocka_unit_test(test_restart_keeps_queue),
+        cmocka_unit_test(test_dns_members),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_in_doubt),
+        cmocka_unit_test(test_incoming_replay),
+        cmocka_unit_test(test_residency),
+        cmocka_unit_test(test_park),
         cmocka_unit_test(test_queue_full),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
