@@ -80,9 +80,10 @@ else e2e_fail "gateway queue empty while eu is down: where did the pinned data g
 fwd_spans "$UA" "$E2E_TMP/us-pinned-during.txt" eu-only
 e2e_check "pinned tenant rows in region us while eu is down" 0 "$(wc -l <"$E2E_TMP/us-pinned-during.txt")"
 
-# eu comes back: fail back, deliver the pinned backlog
+# eu comes back: fail back (circuit half-open after breaker.open_for, one probe, closed),
+# deliver the pinned backlog
 fwd_start bridge-eu bridge "$EX/bridge-eu.yaml" "$EA"
-sleep 2
+sleep 3
 us1=$(accepted "$UA")
 sleep 2
 us2=$(accepted "$UA")
