@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netdb.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -685,6 +686,15 @@ static void test_park(void **state)
 static void test_dns_members(void **state)
 {
     fwd_config_t cfg;
+    /* DNS membership resolves "localhost" through the system resolver; a bare chroot
+     * without /etc/hosts cannot, and that says nothing about Orasi. Every Debian install
+     * has it, so this skip only shows up in stripped-down roots. */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo("localhost", NULL, &hints, &res) != 0) {
+        print_message("skipped: the system resolver cannot resolve localhost here\n");
+        skip();
+    }
+    freeaddrinfo(res);
     reset_upstream(0);
     sink_t *s = make_fwd(&cfg, "g", "DNS");
     long sent = submit(s, 10, 20, 7);
