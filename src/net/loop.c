@@ -6,7 +6,8 @@
  *   and level triggering lets a callback read only what it wants without starving.
  * - Events fetched in one epoll_wait batch are kept in the loop so loop_io_stop can blank
  *   the ones not yet dispatched; that is what makes "close another connection from a
- *   callback" safe without reference counting in the loop.
+ *   callback" safe without reference counting in the loop. Timers run after the batch
+ *   is fetched and registered, so a timer callback's stops blank it as well.
  * - Timers live in a binary min-heap of pointers; each timer knows its index so stop and
  *   re-arm are O(log n) with no search.
  * - loop_post takes a mutex and writes the eventfd only when the queue goes from empty
@@ -393,9 +394,12 @@ int loop_run_once(loop_t *l, int timeout_ms)
         n = 0;
     }
     loop_update_time(l);
-    loop_run_timers(l);
+    /* the batch is registered before the timers run: a timer that stops a watcher (a
+     * connection's deadline closing it) must blank that watcher's fetched event too */
     l->nevents = n;
-    for (l->cur = 0; l->cur < l->nevents;) {
+    l->cur = 0;
+    loop_run_timers(l);
+    while (l->cur < l->nevents) {
         struct epoll_event *ev = &l->events[l->cur++];
         loop_io_t *io = ev->data.ptr;
         if (!io)

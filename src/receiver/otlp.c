@@ -108,6 +108,8 @@ static void recv_http_error(struct recv_call *c, int status, int grpc_code, cons
         snprintf(ra, sizeof(ra), "%u", retry_after);
         http_resp_header(c->req, "Retry-After", ra);
     }
+    /* counted first: c lives in the request's arena, which answering releases */
+    recv_count_request(c->r, c->signal, c->protocol, status);
     if (c->protocol == PROTO_PROM_RW) {
         /* Prometheus logs the body as text. */
         buf_append_str(&b, msg);
@@ -122,7 +124,6 @@ static void recv_http_error(struct recv_call *c, int status, int grpc_code, cons
         otlp_pb_encode_grpc_status_details(grpc_code, msg, 0, &b);
         http_respond(c->req, status, "application/x-protobuf", b.data, b.len);
     }
-    recv_count_request(c->r, c->signal, c->protocol, status);
     buf_free(&b);
 }
 
@@ -130,6 +131,8 @@ static void recv_grpc_error(struct recv_call *c, int code, const char *msg, uint
 {
     buf_t b;
     buf_init(&b, 64 * 1024);
+    /* counted first: c lives in the request's arena, which answering releases */
+    recv_count_request(c->r, c->signal, c->protocol, code);
     if (retry_after && otlp_pb_encode_grpc_status_details(code, msg, retry_after * 1000ull, &b) == 0) {
         char *enc = base64_encode_arena(http_req_arena(c->req), b.data, b.len, 0);
         if (enc) {
@@ -140,7 +143,6 @@ static void recv_grpc_error(struct recv_call *c, int code, const char *msg, uint
     }
     grpc_respond(c->req, code, msg, NULL, 0, NULL, 0);
 out:
-    recv_count_request(c->r, c->signal, c->protocol, code);
     buf_free(&b);
 }
 
@@ -150,9 +152,10 @@ static void recv_success(struct recv_call *c)
     buf_init(&b, 64 * 1024);
     slice_t msg = c->reject_msg ? slice_cstr(c->reject_msg) : (slice_t){0};
     int rc;
+    /* counted before answering: c lives in the request's arena, which answering releases */
     if (c->protocol == PROTO_PROM_RW) {
-        http_respond(c->req, 204, NULL, NULL, 0);
         recv_count_request(c->r, c->signal, c->protocol, 204);
+        http_respond(c->req, 204, NULL, NULL, 0);
         goto out;
     }
     if (c->enc == ENC_JSON)
@@ -164,12 +167,12 @@ static void recv_success(struct recv_call *c)
         buf_clear(&b);
     }
     if (c->protocol == PROTO_GRPC) {
-        grpc_respond(c->req, GRPC_OK, NULL, b.data, b.len, NULL, 0);
         recv_count_request(c->r, c->signal, c->protocol, 0);
+        grpc_respond(c->req, GRPC_OK, NULL, b.data, b.len, NULL, 0);
     } else {
+        recv_count_request(c->r, c->signal, c->protocol, 200);
         http_respond(c->req, 200, c->enc == ENC_JSON ? "application/json" : "application/x-protobuf",
                      b.data, b.len);
-        recv_count_request(c->r, c->signal, c->protocol, 200);
     }
 out:
     buf_free(&b);

@@ -207,6 +207,55 @@ static void test_io_watchers(void **state)
     close(sb[1]);
 }
 
+/* A timer that fires in the same iteration as an already fetched I/O event and stops
+ * (and, in the server, frees) that watcher: the event must not be dispatched. This is
+ * the HTTP header timeout closing a connection whose client wrote or hung up at the
+ * same moment; dispatching it used the freed connection (a double free in the agent). */
+struct tio {
+    loop_io_t io;
+    loop_timer_t t;
+    int io_calls;
+    int timer_calls;
+};
+
+static void tio_io(loop_t *l, loop_io_t *io, unsigned events)
+{
+    (void)l;
+    (void)events;
+    struct tio *x = io->data;
+    x->io_calls++;
+}
+
+static void tio_timer(loop_t *l, loop_timer_t *t)
+{
+    struct tio *x = t->data;
+    x->timer_calls++;
+    loop_io_stop(l, &x->io);
+}
+
+static void test_timer_stops_fetched_io(void **state)
+{
+    (void)state;
+    int sp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+    loop_t *l = loop_create();
+    struct tio x = {0};
+    loop_io_init(&x.io, sp[0], tio_io, &x);
+    loop_timer_init(&x.t, tio_timer, &x);
+    assert_int_equal(loop_io_start(l, &x.io, LOOP_READ), 0);
+    assert_int_equal(write(sp[1], "x", 1), 1);
+    /* due now: the same loop_run_once fetches the readable event and runs the timer */
+    assert_int_equal(loop_timer_start(l, &x.t, 0, 0), 0);
+    loop_run_once(l, 100);
+    assert_int_equal(x.timer_calls, 1);
+    assert_int_equal(x.io_calls, 0);
+    loop_run_once(l, 0);
+    assert_int_equal(x.io_calls, 0);
+    loop_destroy(l);
+    close(sp[0]);
+    close(sp[1]);
+}
+
 struct postctx {
     loop_t *l;
     int n;
@@ -341,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_timer_repeat_and_rearm),
         cmocka_unit_test(test_timer_heap_many),
         cmocka_unit_test(test_io_watchers),
+        cmocka_unit_test(test_timer_stops_fetched_io),
         cmocka_unit_test(test_post_from_threads),
         cmocka_unit_test(test_stop_from_thread),
         cmocka_unit_test(test_post_alloc_failure),
