@@ -1,0 +1,1726 @@
+/*
+ * pqwrite.c — native Parquet writer for lake tables (see pqwrite.h).
+ *
+ * Why: DuckDB's COPY spent most of a flush hashing strings for its dictionaries, copying
+ * every value into DuckDB vectors and buffering column data; our columns are already
+ * typed arrays whose strings are often shared slices, so encoding them directly is much
+ * cheaper. Merges (compaction) still go through DuckDB (parquet.c).
+ *
+ * ---- File layout (Apache Parquet, https://github.com/apache/parquet-format) ----------------
+ *
+ *   "PAR1"
+ *   row group 0: column chunk of leaf 0, leaf 1, ... (leaves in schema order)
+ *   row group 1: ...
+ *   FileMetaData (Thrift compact protocol)
+ *   u32 LE length of FileMetaData, "PAR1"
+ *
+ * A column chunk is an optional dictionary page followed by data pages. Every page is a
+ * PageHeader (Thrift compact) followed by the page body compressed with ZSTD (one frame
+ * per page; codec ZSTD in ColumnMetaData):
+ *
+ *   DICTIONARY_PAGE  body: the distinct values, PLAIN (u32 LE length + bytes each);
+ *                    encoding PLAIN. Present when the chunk's first page was worth
+ *                    dictionary-encoding (dictionary + indices smaller than PLAIN).
+ *   DATA_PAGE (v1)   body: [repetition levels][definition levels][values]; each level
+ *                    block is u32 LE byte length + RLE/bit-packed hybrid, present only
+ *                    when the leaf's max level is > 0. Values:
+ *                      RLE_DICTIONARY       u8 bit width + hybrid-encoded indices
+ *                      PLAIN                BYTE_ARRAY (u32 len + bytes), DOUBLE (8 B LE),
+ *                                           BOOLEAN (bits, LSB first)
+ *                      DELTA_BINARY_PACKED  INT32/INT64: blocks of 128 values, 4
+ *                                           miniblocks of 32
+ *                    Pages start at row boundaries (repetition level 0) and hold up to
+ *                    `page_bytes` of values. Once the dictionary passes `dict_bytes`,
+ *                    the remaining pages of the chunk are PLAIN (the parquet-mr fallback).
+ *
+ * Schema (one root "schema", then each lake column in colbuf schema order):
+ *
+ *   scalar            required <physical> Name (<logical type>)
+ *   MAP               required group Name (MAP) { repeated group key_value {
+ *                       required binary key (STRING); required binary value (STRING); } }
+ *   LIST of scalar    required group Name (LIST) { repeated group list {
+ *                       required <physical> element; } }
+ *   LIST of MAP       required group Name (LIST) { repeated group list {
+ *                       required group element (MAP) { repeated group key_value {...} } } }
+ *
+ * Nothing in the lake is NULL (docs/internals/lake.md), so every field is REQUIRED and
+ * the only levels are those of repetition: a MAP/LIST leaf has max levels 1/1 (empty
+ * map or list: def 0), a LIST-of-MAP leaf 2/2 (empty list: def 0; an element whose map
+ * is empty: def 1). Types:
+ *
+ *   CB_TS     INT64 TIMESTAMP(NANOS, isAdjustedToUTC=false)  (DuckDB's TIMESTAMP_NS)
+ *   CB_I64    INT64 INTEGER(64, signed)      CB_U64  INT64 INTEGER(64, unsigned)
+ *   CB_I32    INT32 INTEGER(32, signed)      CB_U32  INT32 INTEGER(32, unsigned)
+ *   CB_U8     INT32 INTEGER(8, unsigned)     CB_F64  DOUBLE      CB_BOOL  BOOLEAN
+ *   CB_STR, ids (lowercase hex, "" when absent), SpanKind / StatusCode names:
+ *             BYTE_ARRAY STRING
+ *
+ * Every ColumnMetaData carries Statistics with null_count (level entries without a
+ * value, i.e. empty maps/lists; 0 for top-level columns) and min_value/max_value in the
+ * column's order: unsigned bytewise for strings, signed or unsigned by logical type for
+ * integers, IEEE for doubles (NaN ignored, -0.0/+0.0 per the spec). String bounds longer
+ * than PQW_STAT_MAX bytes are truncated (min: prefix; max: prefix with its last byte
+ * incremented, or none) and flagged inexact. FileMetaData.column_orders says
+ * TYPE_DEFINED_ORDER for every leaf, so readers trust min_value/max_value.
+ */
+#include "lake/pqwrite.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+/* ---- limits -------------------------------------------------------------------------------- */
+
+#define PQW_MAX_LEAVES 128         /* leaf columns of one schema */
+#define PQW_BUF_MAX (1u << 30)     /* any one scratch buffer (a page, a chunk) */
+#define PQW_META_MAX (256u << 20)  /* the footer */
+#define PQW_OUT_FLUSH (4u << 20)   /* write(2) the output buffer past this */
+#define PQW_PAGE_LEVELS (1u << 17) /* level entries per page (a long single row may exceed) */
+#define PQW_STAT_MAX 64            /* longest string min/max kept exactly */
+#define PQW_PCACHE 256             /* pointer cache slots (shared slices) */
+
+/* ---- Parquet enums (parquet.thrift) --------------------------------------------------------- */
+
+enum { PT_BOOLEAN = 0, PT_INT32 = 1, PT_INT64 = 2, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6 };
+enum { CT_UTF8 = 0, CT_MAP = 1, CT_LIST = 3, CT_UINT_8 = 11, CT_UINT_32 = 13, CT_UINT_64 = 14,
+       CT_INT_32 = 17, CT_INT_64 = 18 };
+enum { REP_REQUIRED = 0, REP_REPEATED = 2 };
+enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_DELTA_BINARY_PACKED = 5, ENC_RLE_DICTIONARY = 8 };
+enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
+enum { CODEC_ZSTD = 6 };
+
+/* Thrift compact protocol type ids. */
+enum { TT_TRUE = 1, TT_FALSE = 2, TT_BYTE = 3, TT_I32 = 5, TT_I64 = 6, TT_BINARY = 8,
+       TT_LIST = 9, TT_STRUCT = 12 };
+
+/* ---- Thrift compact protocol writer ---------------------------------------------------------
+ * Errors are sticky (rc) so that building a struct is a flat sequence of calls checked
+ * once at the end. Field ids are delta-encoded against the previous field of the same
+ * struct, hence the stack of last ids. */
+
+#define TW_DEPTH 16
+
+typedef struct {
+    buf_t *b;
+    int rc;
+    int depth;
+    int16_t last[TW_DEPTH];
+} tw_t;
+
+static void tw_init(tw_t *t, buf_t *b)
+{
+    memset(t, 0, sizeof(*t));
+    t->b = b;
+}
+
+static void tw_raw(tw_t *t, const void *p, size_t n)
+{
+    if (!t->rc)
+        t->rc = buf_append(t->b, p, n);
+}
+
+static void tw_byte(tw_t *t, uint8_t v)
+{
+    tw_raw(t, &v, 1);
+}
+
+static size_t varint(uint8_t *o, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        o[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    o[n++] = (uint8_t)v;
+    return n;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static void tw_uvar(tw_t *t, uint64_t v)
+{
+    uint8_t tmp[10];
+    tw_raw(t, tmp, varint(tmp, v));
+}
+
+static void tw_field(tw_t *t, int16_t id, uint8_t type)
+{
+    int16_t d = (int16_t)(id - t->last[t->depth]);
+    if (d > 0 && d <= 15) {
+        tw_byte(t, (uint8_t)((d << 4) | type));
+    } else {
+        tw_byte(t, type);
+        tw_uvar(t, zigzag(id));
+    }
+    t->last[t->depth] = id;
+}
+
+static void tw_i32(tw_t *t, int16_t id, int64_t v)
+{
+    tw_field(t, id, TT_I32);
+    tw_uvar(t, zigzag(v));
+}
+
+static void tw_i64(tw_t *t, int16_t id, int64_t v)
+{
+    tw_field(t, id, TT_I64);
+    tw_uvar(t, zigzag(v));
+}
+
+static void tw_bool(tw_t *t, int16_t id, int v)
+{
+    tw_field(t, id, v ? TT_TRUE : TT_FALSE);
+}
+
+static void tw_bin(tw_t *t, int16_t id, const void *p, size_t n)
+{
+    tw_field(t, id, TT_BINARY);
+    tw_uvar(t, n);
+    tw_raw(t, p, n);
+}
+
+/* A struct value without a field header (list element, top level). */
+static void tw_push(tw_t *t)
+{
+    if (t->depth + 1 >= TW_DEPTH) {
+        t->rc = ORASI_EINTERNAL;
+        return;
+    }
+    t->last[++t->depth] = 0;
+}
+
+static void tw_struct(tw_t *t, int16_t id)
+{
+    tw_field(t, id, TT_STRUCT);
+    tw_push(t);
+}
+
+static void tw_end(tw_t *t)
+{
+    tw_byte(t, 0); /* stop */
+    if (t->depth > 0)
+        t->depth--;
+}
+
+static void tw_list(tw_t *t, int16_t id, uint8_t elem, size_t n)
+{
+    tw_field(t, id, TT_LIST);
+    if (n < 15) {
+        tw_byte(t, (uint8_t)((n << 4) | elem));
+    } else {
+        tw_byte(t, (uint8_t)(0xf0 | elem));
+        tw_uvar(t, n);
+    }
+}
+
+/* An empty struct as a field (union members such as StringType). */
+static void tw_empty(tw_t *t, int16_t id)
+{
+    tw_struct(t, id);
+    tw_end(t);
+}
+
+/* ---- the writer -------------------------------------------------------------------------- */
+
+/* Shapes of a leaf: top-level scalar, one repeated level (MAP, LIST of scalar), two (LIST
+ * of MAP). */
+enum { SHAPE_SCALAR = 0, SHAPE_ONE, SHAPE_TWO };
+
+struct leaf {
+    const colbuf_col_t *top; /* the table column */
+    const colbuf_col_t *mid; /* SHAPE_TWO: the MAP column of the list elements */
+    const colbuf_col_t *col; /* the column holding this leaf's values */
+    uint8_t shape;
+    uint8_t kind;     /* kind of the values in col */
+    const char *path[5];
+    int npath;
+};
+
+/* A dictionary entry: its key (bytes the values are compared by: string bytes, binary
+ * id, enum int), the first value index that had it (for statistics) and where its
+ * rendered text sits in the dictionary page. */
+struct dent {
+    const uint8_t *key;
+    uint32_t klen;
+    uint32_t hash;
+    uint32_t slot;
+    uint32_t vi;
+};
+
+struct pcache {
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t idx; /* entry + 1; 0 = empty */
+};
+
+/* Statistics of the chunk being written. */
+struct stats {
+    int has;
+    int64_t imin, imax;   /* signed ints, timestamps */
+    uint64_t umin, umax;  /* unsigned ints, bool */
+    double dmin, dmax;
+    uint32_t smin, smax;  /* string-like: value index into the leaf column */
+    uint64_t nulls;
+};
+
+struct pqw {
+    pqw_options_t o;
+    ZSTD_CCtx *zc;
+    int fd;
+    uint64_t off;    /* file offset of out.data[0] */
+    buf_t out;       /* bytes not yet written */
+    buf_t page;      /* uncompressed page body being built */
+    buf_t pages;     /* data pages of the current chunk, when it has a dictionary */
+    buf_t dict;      /* PLAIN dictionary values of the current chunk */
+    buf_t z;         /* compression output */
+    buf_t hdr;       /* a page header */
+    buf_t lev;       /* RLE-encoded levels of a page */
+    buf_t rg;        /* ColumnChunk structs of the current row group */
+    buf_t meta;      /* FileMetaData */
+    /* per-page levels and value indexes */
+    uint32_t *rep, *def, *vidx, *idx;
+    size_t lcap;
+    uint64_t *u64; /* gathered integers for delta encoding */
+    size_t ucap;
+    /* dictionary */
+    struct dent *ents;
+    size_t nents, ecap;
+    uint32_t *slots;
+    size_t nslots;
+    struct pcache pc[PQW_PCACHE];
+    struct leaf leaves[PQW_MAX_LEAVES];
+    int nleaves;
+};
+
+int pqw_create(const pqw_options_t *opts, pqw_t **out)
+{
+    pqw_t *w = orasi_calloc(1, sizeof(*w));
+    if (!w)
+        return ORASI_ENOMEM;
+    if (opts)
+        w->o = *opts;
+    if (!w->o.row_group_rows)
+        w->o.row_group_rows = 122880;
+    if (w->o.zstd_level <= 0 || w->o.zstd_level > 22)
+        w->o.zstd_level = 3;
+    if (!w->o.page_bytes)
+        w->o.page_bytes = 1u << 20;
+    if (!w->o.dict_bytes)
+        w->o.dict_bytes = 1u << 20;
+    w->fd = -1;
+    buf_init(&w->out, PQW_BUF_MAX);
+    buf_init(&w->page, PQW_BUF_MAX);
+    buf_init(&w->pages, PQW_BUF_MAX);
+    buf_init(&w->dict, PQW_BUF_MAX);
+    buf_init(&w->z, PQW_BUF_MAX);
+    buf_init(&w->hdr, 1u << 16);
+    buf_init(&w->lev, PQW_BUF_MAX);
+    buf_init(&w->rg, PQW_META_MAX);
+    buf_init(&w->meta, PQW_META_MAX);
+    w->zc = ZSTD_createCCtx();
+    if (!w->zc) {
+        orasi_free(w);
+        return ORASI_ENOMEM;
+    }
+    *out = w;
+    return 0;
+}
+
+void pqw_destroy(pqw_t *w)
+{
+    if (!w)
+        return;
+    ZSTD_freeCCtx(w->zc);
+    buf_free(&w->out);
+    buf_free(&w->page);
+    buf_free(&w->pages);
+    buf_free(&w->dict);
+    buf_free(&w->z);
+    buf_free(&w->hdr);
+    buf_free(&w->lev);
+    buf_free(&w->rg);
+    buf_free(&w->meta);
+    orasi_free(w->rep);
+    orasi_free(w->def);
+    orasi_free(w->vidx);
+    orasi_free(w->idx);
+    orasi_free(w->u64);
+    orasi_free(w->ents);
+    orasi_free(w->slots);
+    orasi_free(w);
+}
+
+/* ---- output ----------------------------------------------------------------------------- */
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return orasi_err_from_errno(errno);
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int out_flush(pqw_t *w)
+{
+    int rc = write_all(w->fd, w->out.data, w->out.len);
+    if (!rc) {
+        w->off += w->out.len;
+        buf_clear(&w->out);
+    }
+    return rc;
+}
+
+/* Current file offset of the next byte emitted. */
+static uint64_t out_pos(const pqw_t *w)
+{
+    return w->off + w->out.len;
+}
+
+/* Append to the file: small pieces are gathered, big ones written straight through. */
+static int emit(pqw_t *w, const void *p, size_t n)
+{
+    int rc;
+    if (n >= PQW_OUT_FLUSH) {
+        if ((rc = out_flush(w)) || (rc = write_all(w->fd, p, n)))
+            return rc;
+        w->off += n;
+        return 0;
+    }
+    if ((rc = buf_append(&w->out, p, n)))
+        return rc;
+    return w->out.len >= PQW_OUT_FLUSH ? out_flush(w) : 0;
+}
+
+/* ---- scratch growth --------------------------------------------------------------------- */
+
+static int grow_u32(uint32_t **p, size_t n)
+{
+    uint32_t *np = orasi_realloc(*p, n * sizeof(**p));
+    if (!np)
+        return ORASI_ENOMEM;
+    *p = np;
+    return 0;
+}
+
+/* Room for n level entries in rep/def/vidx/idx. */
+static int levels_reserve(pqw_t *w, size_t n)
+{
+    if (n <= w->lcap)
+        return 0;
+    if (n > UINT32_MAX / 2)
+        return ORASI_ETOOBIG;
+    size_t c = w->lcap ? w->lcap : 4096;
+    while (c < n)
+        c *= 2;
+    int rc;
+    if ((rc = grow_u32(&w->rep, c)) || (rc = grow_u32(&w->def, c)) ||
+        (rc = grow_u32(&w->vidx, c)) || (rc = grow_u32(&w->idx, c)))
+        return rc;
+    w->lcap = c;
+    return 0;
+}
+
+static int u64_reserve(pqw_t *w, size_t n)
+{
+    if (n <= w->ucap)
+        return 0;
+    size_t c = w->ucap ? w->ucap : 4096;
+    while (c < n)
+        c *= 2;
+    uint64_t *np = orasi_realloc(w->u64, c * sizeof(*np));
+    if (!np)
+        return ORASI_ENOMEM;
+    w->u64 = np;
+    w->ucap = c;
+    return 0;
+}
+
+/* ---- bit packing and the RLE / bit-packed hybrid ------------------------------------------- */
+
+/* Pack n values of bw bits (<= 64), LSB first, appending ceil(n*bw/8) bytes. */
+static int bitpack(buf_t *b, const uint64_t *v, size_t n, unsigned bw)
+{
+    size_t bytes = (n * bw + 7) / 8;
+    int rc = buf_reserve(b, bytes + 8);
+    if (rc)
+        return rc;
+    uint8_t *o = b->data + b->len;
+    uint64_t acc = 0, mask = bw == 64 ? ~0ull : ((1ull << bw) - 1);
+    unsigned nb = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = v[i] & mask;
+        acc |= x << nb;
+        if (nb + bw >= 64) {
+            memcpy(o + at, &acc, 8);
+            at += 8;
+            acc = nb ? x >> (64 - nb) : 0;
+            nb = nb + bw - 64;
+        } else {
+            nb += bw;
+        }
+    }
+    if (nb)
+        memcpy(o + at, &acc, (nb + 7) / 8);
+    b->len += bytes;
+    return 0;
+}
+
+/* Same for 32-bit values (indices and levels, bw <= 32). */
+static int bitpack32(buf_t *b, const uint32_t *v, size_t n, unsigned bw)
+{
+    size_t bytes = (n * bw + 7) / 8;
+    int rc = buf_reserve(b, bytes + 8);
+    if (rc)
+        return rc;
+    uint8_t *o = b->data + b->len;
+    uint64_t acc = 0;
+    unsigned nb = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint64_t)v[i] << nb;
+        nb += bw;
+        if (nb >= 32) {
+            memcpy(o + at, &acc, 4);
+            at += 4;
+            acc >>= 32;
+            nb -= 32;
+        }
+    }
+    if (nb)
+        memcpy(o + at, &acc, (nb + 7) / 8);
+    b->len += bytes;
+    return 0;
+}
+
+static int put_uvar(buf_t *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    return buf_append(b, tmp, varint(tmp, v));
+}
+
+/* A bit-packed run of n values (padded with zeros to a multiple of 8; only the last run
+ * of a page may be padded, which the encoder below guarantees). */
+static int rle_literal(buf_t *b, const uint32_t *v, size_t n, unsigned bw)
+{
+    size_t groups = (n + 7) / 8;
+    int rc = put_uvar(b, (groups << 1) | 1);
+    if (!rc)
+        rc = bitpack32(b, v, n, bw);
+    if (!rc && n % 8) {
+        /* the padding values are zero bits: bitpack32 wrote ceil(n*bw/8) bytes */
+        size_t want = groups * bw, have = (n * bw + 7) / 8;
+        uint8_t zero[32] = {0};
+        rc = buf_append(b, zero, want - have);
+    }
+    return rc;
+}
+
+static int rle_run(buf_t *b, uint32_t val, size_t n, unsigned bw)
+{
+    uint8_t tmp[4];
+    int rc = put_uvar(b, (uint64_t)n << 1);
+    for (unsigned i = 0; i < (bw + 7) / 8; i++)
+        tmp[i] = (uint8_t)(val >> (8 * i));
+    return rc ? rc : buf_append(b, tmp, (bw + 7) / 8);
+}
+
+/* RLE / bit-packing hybrid (Encodings.md): runs of >= 8 equal values become RLE runs,
+ * everything else bit-packed groups of 8. Literal stretches are kept a multiple of 8 by
+ * borrowing the first values of the following run. */
+static int rle_encode(buf_t *b, const uint32_t *v, size_t n, unsigned bw)
+{
+    size_t i = 0, lit = 0;
+    int rc = 0;
+    while (i < n && !rc) {
+        size_t j = i + 1;
+        while (j < n && v[j] == v[i])
+            j++;
+        size_t run = j - i;
+        if (run >= 8) {
+            size_t pend = i - lit, pad = (8 - pend % 8) % 8;
+            if (run - pad >= 8) {
+                if (pend + pad)
+                    rc = rle_literal(b, v + lit, pend + pad, bw);
+                if (!rc)
+                    rc = rle_run(b, v[i], run - pad, bw);
+                lit = j;
+            }
+        }
+        i = j;
+    }
+    if (!rc && lit < n)
+        rc = rle_literal(b, v + lit, n - lit, bw);
+    return rc;
+}
+
+static unsigned bits_for(uint64_t max)
+{
+    unsigned b = 0;
+    while (max) {
+        b++;
+        max >>= 1;
+    }
+    return b;
+}
+
+/* ---- DELTA_BINARY_PACKED ------------------------------------------------------------------ */
+
+#define DBP_BLOCK 128
+#define DBP_MINI 4
+#define DBP_MINI_N (DBP_BLOCK / DBP_MINI)
+
+/* Encode v[0..n) (INT64 values, or INT32 ones sign-extended when w32) appending to b.
+ * Deltas wrap in the physical width, as the spec says. */
+static int dbp_encode(buf_t *b, const uint64_t *v, size_t n, int w32)
+{
+    int rc;
+    if ((rc = put_uvar(b, DBP_BLOCK)) || (rc = put_uvar(b, DBP_MINI)) || (rc = put_uvar(b, n)) ||
+        (rc = put_uvar(b, zigzag(n == 0 ? 0 : w32 ? (int64_t)(int32_t)(uint32_t)v[0]
+                                                  : (int64_t)v[0]))))
+        return rc;
+    uint64_t d[DBP_BLOCK];
+    for (size_t at = 1; at < n;) {
+        size_t cnt = n - at < DBP_BLOCK ? n - at : DBP_BLOCK;
+        int64_t mn = INT64_MAX;
+        for (size_t k = 0; k < cnt; k++) {
+            int64_t dv = w32 ? (int64_t)(int32_t)((uint32_t)v[at + k] - (uint32_t)v[at + k - 1])
+                             : (int64_t)(v[at + k] - v[at + k - 1]);
+            d[k] = (uint64_t)dv;
+            if (dv < mn)
+                mn = dv;
+        }
+        uint8_t widths[DBP_MINI] = {0};
+        for (size_t k = 0; k < cnt; k++) {
+            d[k] = w32 ? (uint64_t)(uint32_t)((uint32_t)d[k] - (uint32_t)mn) : d[k] - (uint64_t)mn;
+        }
+        for (size_t k = cnt; k < DBP_BLOCK; k++)
+            d[k] = 0;
+        size_t nmini = (cnt + DBP_MINI_N - 1) / DBP_MINI_N;
+        for (size_t m = 0; m < nmini; m++) {
+            uint64_t orv = 0;
+            for (size_t k = 0; k < DBP_MINI_N; k++)
+                orv |= d[m * DBP_MINI_N + k];
+            widths[m] = (uint8_t)bits_for(orv);
+        }
+        if ((rc = put_uvar(b, zigzag(mn))) || (rc = buf_append(b, widths, DBP_MINI)))
+            return rc;
+        for (size_t m = 0; m < nmini; m++)
+            if ((rc = bitpack(b, d + m * DBP_MINI_N, DBP_MINI_N, widths[m])))
+                return rc;
+        at += cnt;
+    }
+    return 0;
+}
+
+/* ---- schema ------------------------------------------------------------------------------- */
+
+static int is_stringish(uint8_t k)
+{
+    return k == CB_STR || k == CB_TRACEID || k == CB_SPANID || k == CB_SPANKIND ||
+           k == CB_STATUS;
+}
+
+static int phys_type(uint8_t k)
+{
+    switch (k) {
+    case CB_TS:
+    case CB_I64:
+    case CB_U64:
+        return PT_INT64;
+    case CB_I32:
+    case CB_U32:
+    case CB_U8:
+        return PT_INT32;
+    case CB_F64:
+        return PT_DOUBLE;
+    case CB_BOOL:
+        return PT_BOOLEAN;
+    default:
+        return PT_BYTE_ARRAY;
+    }
+}
+
+/* A primitive SchemaElement with its converted and logical type. */
+static void schema_leaf(tw_t *t, const char *name, uint8_t kind)
+{
+    tw_push(t);
+    tw_i32(t, 1, phys_type(kind));
+    tw_i32(t, 3, REP_REQUIRED);
+    tw_bin(t, 4, name, strlen(name));
+    int ct = -1, bits = 0, sgn = 0;
+    switch (kind) {
+    case CB_I64: ct = CT_INT_64, bits = 64, sgn = 1; break;
+    case CB_U64: ct = CT_UINT_64, bits = 64; break;
+    case CB_I32: ct = CT_INT_32, bits = 32, sgn = 1; break;
+    case CB_U32: ct = CT_UINT_32, bits = 32; break;
+    case CB_U8: ct = CT_UINT_8, bits = 8; break;
+    case CB_F64:
+    case CB_BOOL:
+    case CB_TS: break;
+    default: ct = CT_UTF8; break;
+    }
+    if (ct >= 0)
+        tw_i32(t, 6, ct);
+    if (kind == CB_TS) {
+        tw_struct(t, 10);
+        tw_struct(t, 8); /* TIMESTAMP */
+        tw_bool(t, 1, 0); /* isAdjustedToUTC: false, as DuckDB writes TIMESTAMP_NS */
+        tw_struct(t, 2);  /* unit */
+        tw_empty(t, 3);   /* NANOS */
+        tw_end(t);
+        tw_end(t);
+        tw_end(t);
+    } else if (bits) {
+        tw_struct(t, 10);
+        tw_struct(t, 10); /* INTEGER */
+        tw_field(t, 1, TT_BYTE);
+        tw_byte(t, (uint8_t)bits);
+        tw_bool(t, 2, sgn);
+        tw_end(t);
+        tw_end(t);
+    } else if (ct == CT_UTF8) {
+        tw_struct(t, 10);
+        tw_empty(t, 1); /* STRING */
+        tw_end(t);
+    }
+    tw_end(t);
+}
+
+/* A group SchemaElement. ct/lt < 0: none. */
+static void schema_group(tw_t *t, const char *name, int rep, int nchild, int ct, int lt)
+{
+    tw_push(t);
+    if (rep >= 0) /* the root has no repetition */
+        tw_i32(t, 3, rep);
+    tw_bin(t, 4, name, strlen(name));
+    tw_i32(t, 5, nchild);
+    if (ct >= 0)
+        tw_i32(t, 6, ct);
+    if (lt >= 0) {
+        tw_struct(t, 10);
+        tw_empty(t, (int16_t)lt);
+        tw_end(t);
+    }
+    tw_end(t);
+}
+
+static void schema_map(tw_t *t, const char *name)
+{
+    schema_group(t, name, REP_REQUIRED, 1, CT_MAP, 2);
+    schema_group(t, "key_value", REP_REPEATED, 2, -1, -1);
+    schema_leaf(t, "key", CB_STR);
+    schema_leaf(t, "value", CB_STR);
+}
+
+/* Number of SchemaElements of a table (for the list header). */
+static size_t schema_count(const colbuf_schema_t *s)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < s->ncols; i++) {
+        uint8_t k = s->cols[i].kind;
+        if (k == CB_MAP)
+            n += 4;
+        else if (k == CB_LIST)
+            n += 2 + (s->cols[i].elem == CB_MAP ? 4 : 1);
+        else
+            n += 1;
+    }
+    return n;
+}
+
+static void schema_write(tw_t *t, const colbuf_schema_t *s)
+{
+    tw_list(t, 2, TT_STRUCT, schema_count(s));
+    schema_group(t, "schema", -1, (int)s->ncols, -1, -1);
+    for (size_t i = 0; i < s->ncols; i++) {
+        const colbuf_coldef_t *c = &s->cols[i];
+        if (c->kind == CB_MAP) {
+            schema_map(t, c->name);
+        } else if (c->kind == CB_LIST) {
+            schema_group(t, c->name, REP_REQUIRED, 1, CT_LIST, 3);
+            schema_group(t, "list", REP_REPEATED, 1, -1, -1);
+            if (c->elem == CB_MAP)
+                schema_map(t, "element");
+            else
+                schema_leaf(t, "element", c->elem);
+        } else {
+            schema_leaf(t, c->name, c->kind);
+        }
+    }
+}
+
+static int leaves_build(pqw_t *w, const colbuf_table_t *t)
+{
+    const colbuf_schema_t *s = t->schema;
+    w->nleaves = 0;
+    for (size_t i = 0; i < s->ncols; i++) {
+        const colbuf_col_t *c = &t->cols[i];
+        const colbuf_coldef_t *d = &s->cols[i];
+        struct leaf L[2];
+        int n = 0;
+        memset(L, 0, sizeof(L));
+        L[0].top = L[1].top = c;
+        L[0].path[0] = L[1].path[0] = d->name;
+        if (d->kind == CB_MAP) {
+            for (int k = 0; k < 2; k++) {
+                L[k].shape = SHAPE_ONE;
+                L[k].col = k ? c->child2 : c->child;
+                L[k].path[1] = "key_value";
+                L[k].path[2] = k ? "value" : "key";
+                L[k].npath = 3;
+            }
+            n = 2;
+        } else if (d->kind == CB_LIST && d->elem == CB_MAP) {
+            for (int k = 0; k < 2; k++) {
+                L[k].shape = SHAPE_TWO;
+                L[k].mid = c->child;
+                L[k].col = k ? c->child->child2 : c->child->child;
+                L[k].path[1] = "list";
+                L[k].path[2] = "element";
+                L[k].path[3] = "key_value";
+                L[k].path[4] = k ? "value" : "key";
+                L[k].npath = 5;
+            }
+            n = 2;
+        } else if (d->kind == CB_LIST) {
+            L[0].shape = SHAPE_ONE;
+            L[0].col = c->child;
+            L[0].path[1] = "list";
+            L[0].path[2] = "element";
+            L[0].npath = 3;
+            n = 1;
+        } else {
+            L[0].shape = SHAPE_SCALAR;
+            L[0].col = c;
+            L[0].npath = 1;
+            n = 1;
+        }
+        for (int k = 0; k < n; k++) {
+            if (w->nleaves >= PQW_MAX_LEAVES || !L[k].col)
+                return ORASI_EINTERNAL;
+            L[k].kind = L[k].col->kind;
+            w->leaves[w->nleaves++] = L[k];
+        }
+    }
+    return 0;
+}
+
+/* ---- values: keys, rendering, comparison ------------------------------------------------- */
+
+/* The bytes a string-like value is identified by (dictionary key). */
+static inline void value_key(uint8_t kind, const colbuf_col_t *c, uint32_t i, const uint8_t **p,
+                             uint32_t *len)
+{
+    switch (kind) {
+    case CB_STR: {
+        const slice_t *s = (const slice_t *)c->v + i;
+        *p = s->p;
+        *len = (uint32_t)s->len;
+        return;
+    }
+    case CB_TRACEID: {
+        const otlp_trace_id_t *id = (const otlp_trace_id_t *)c->v + i;
+        *p = id->id;
+        *len = id->len == 16 ? 16 : 0;
+        return;
+    }
+    case CB_SPANID: {
+        const otlp_span_id_t *id = (const otlp_span_id_t *)c->v + i;
+        *p = id->id;
+        *len = id->len == 8 ? 8 : 0;
+        return;
+    }
+    default: /* SPANKIND, STATUS */
+        *p = (const uint8_t *)((const int32_t *)c->v + i);
+        *len = 4;
+        return;
+    }
+}
+
+/* The text of a value as colbuf_fill renders it. tmp must hold 40 bytes. */
+static inline const uint8_t *value_text(uint8_t kind, const colbuf_col_t *c, uint32_t i,
+                                        char *tmp, uint32_t *len)
+{
+    const uint8_t *k;
+    uint32_t kl;
+    value_key(kind, c, i, &k, &kl);
+    switch (kind) {
+    case CB_STR:
+        *len = kl;
+        return k;
+    case CB_TRACEID:
+    case CB_SPANID:
+        *len = (uint32_t)(kl ? colbuf_hex(k, kl, tmp) : 0);
+        return (const uint8_t *)tmp;
+    default: {
+        int32_t e;
+        memcpy(&e, k, 4);
+        const char *s = kind == CB_SPANKIND ? colbuf_span_kind_name(e, tmp, 40)
+                                            : colbuf_status_name(e, tmp, 40);
+        *len = (uint32_t)strlen(s);
+        return (const uint8_t *)s;
+    }
+    }
+}
+
+static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int r = n ? memcmp(a, b, n) : 0;
+    if (r)
+        return r;
+    return al < bl ? -1 : al > bl;
+}
+
+/* Order of two string-like values by their text (unsigned bytewise). Binary ids order as
+ * their hex does (same length, or absent = ""), so they compare without rendering. */
+static int value_cmp(uint8_t kind, const colbuf_col_t *c, uint32_t a, uint32_t b)
+{
+    if (kind == CB_SPANKIND || kind == CB_STATUS) {
+        char ta[40], tb[40];
+        uint32_t la, lb;
+        const uint8_t *pa = value_text(kind, c, a, ta, &la), *pb = value_text(kind, c, b, tb, &lb);
+        return bytes_cmp(pa, la, pb, lb);
+    }
+    const uint8_t *pa, *pb;
+    uint32_t la, lb;
+    value_key(kind, c, a, &pa, &la);
+    value_key(kind, c, b, &pb, &lb);
+    return bytes_cmp(pa, la, pb, lb);
+}
+
+static void stats_str(struct stats *st, uint8_t kind, const colbuf_col_t *c, uint32_t i)
+{
+    if (!st->has) {
+        st->has = 1;
+        st->smin = st->smax = i;
+        return;
+    }
+    if (value_cmp(kind, c, i, st->smin) < 0)
+        st->smin = i;
+    else if (value_cmp(kind, c, i, st->smax) > 0)
+        st->smax = i;
+}
+
+/* ---- dictionary --------------------------------------------------------------------------- */
+
+static inline uint32_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+    while (n >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        h = (h ^ x) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t x = 0;
+        memcpy(&x, p, n);
+        h = (h ^ x) * 0x94d049bb133111ebull;
+        h ^= h >> 29;
+    }
+    h *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h >> 32);
+}
+
+static void dict_reset(pqw_t *w)
+{
+    for (size_t i = 0; i < w->nents; i++)
+        w->slots[w->ents[i].slot] = 0;
+    w->nents = 0;
+    memset(w->pc, 0, sizeof(w->pc));
+    buf_clear(&w->dict);
+}
+
+static int dict_rehash(pqw_t *w, size_t nslots)
+{
+    uint32_t *ns = orasi_calloc(nslots, sizeof(*ns));
+    if (!ns)
+        return ORASI_ENOMEM;
+    for (size_t i = 0; i < w->nents; i++) {
+        uint32_t s = w->ents[i].hash & (uint32_t)(nslots - 1);
+        while (ns[s])
+            s = (s + 1) & (uint32_t)(nslots - 1);
+        ns[s] = (uint32_t)i + 1;
+        w->ents[i].slot = s;
+    }
+    orasi_free(w->slots);
+    w->slots = ns;
+    w->nslots = nslots;
+    return 0;
+}
+
+/* Index of value i in the dictionary, adding it (and its PLAIN text to w->dict). */
+static int dict_lookup(pqw_t *w, uint8_t kind, const colbuf_col_t *c, uint32_t i, uint32_t *out)
+{
+    const uint8_t *k;
+    uint32_t kl;
+    value_key(kind, c, i, &k, &kl);
+    /* Shared slices (resource and scope fields) hit the pointer cache without hashing. */
+    struct pcache *pc = NULL;
+    if (kind == CB_STR && kl) {
+        pc = &w->pc[((uintptr_t)k * 0x9e3779b97f4a7c15ull) >> 56];
+        if (pc->idx && pc->p == k && pc->len == kl) {
+            *out = pc->idx - 1;
+            return 0;
+        }
+    }
+    uint32_t h = hash_bytes(k, kl);
+    uint32_t mask = (uint32_t)(w->nslots - 1), s = h & mask;
+    for (;;) {
+        uint32_t e = w->slots[s];
+        if (!e)
+            break;
+        const struct dent *d = &w->ents[e - 1];
+        if (d->hash == h && d->klen == kl && (kl == 0 || memcmp(d->key, k, kl) == 0)) {
+            *out = e - 1;
+            goto hit;
+        }
+        s = (s + 1) & mask;
+    }
+    if (w->nents >= UINT32_MAX / 4)
+        return ORASI_ETOOBIG;
+    if (w->nents == w->ecap) {
+        size_t nc = w->ecap ? w->ecap * 2 : 4096;
+        struct dent *ne = orasi_realloc(w->ents, nc * sizeof(*ne));
+        if (!ne)
+            return ORASI_ENOMEM;
+        w->ents = ne;
+        w->ecap = nc;
+    }
+    char tmp[40];
+    uint32_t tl;
+    const uint8_t *txt = value_text(kind, c, i, tmp, &tl);
+    uint8_t l4[4] = {(uint8_t)tl, (uint8_t)(tl >> 8), (uint8_t)(tl >> 16), (uint8_t)(tl >> 24)};
+    int rc = buf_append(&w->dict, l4, 4);
+    if (!rc)
+        rc = buf_append(&w->dict, txt, tl);
+    if (rc)
+        return rc;
+    struct dent *d = &w->ents[w->nents];
+    d->key = k;
+    d->klen = kl;
+    d->hash = h;
+    d->slot = s;
+    d->vi = i;
+    w->slots[s] = (uint32_t)++w->nents;
+    *out = (uint32_t)w->nents - 1;
+    if (w->nents * 2 > w->nslots && (rc = dict_rehash(w, w->nslots * 2)))
+        return rc;
+hit:
+    if (pc) {
+        pc->p = k;
+        pc->len = kl;
+        pc->idx = *out + 1;
+    }
+    return 0;
+}
+
+/* ---- pages ---------------------------------------------------------------------------------- */
+
+/* Chunk state while its pages are written. */
+struct chunk {
+    const struct leaf *L;
+    int max_level;     /* 0, 1 or 2 (max rep == max def) */
+    int use_dict;      /* dictionary encoding still on */
+    int dict_tried;    /* the first page decided */
+    int had_dict;      /* a dictionary page will be written */
+    unsigned encs;     /* bit set of encodings used */
+    uint64_t num_values;
+    uint64_t usize, csize; /* page bytes incl. headers */
+    uint64_t data_off;     /* file offset of the first data page (no dictionary) */
+    size_t npages;
+    struct stats st;
+};
+
+/* Levels and value indexes for rows perm[r..rend) of a nested leaf into w->rep/def/vidx,
+ * stopping at page limits (after at least one row). *nlev / *nval are the counts, *next
+ * the first row not taken. */
+static int page_levels(pqw_t *w, const struct leaf *L, const uint32_t *perm, size_t r,
+                       size_t rend, size_t *nlev, size_t *nval, size_t *next, uint64_t *nulls)
+{
+    const colbuf_range_t *top = L->top->v;
+    const colbuf_range_t *mid = L->mid ? L->mid->v : NULL;
+    size_t nl = 0, nv = 0, bytes = 0;
+    size_t vbytes = L->kind == CB_STR ? 0 : (phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8);
+    const slice_t *sv = L->kind == CB_STR ? L->col->v : NULL;
+    int rc;
+    for (; r < rend; r++) {
+        if (nl && (nl >= PQW_PAGE_LEVELS || bytes >= w->o.page_bytes))
+            break;
+        colbuf_range_t tr = top[perm[r]];
+        size_t need = 1;
+        if (L->shape == SHAPE_ONE) {
+            need = tr.len ? tr.len : 1;
+        } else {
+            for (uint32_t e = 0; e < tr.len; e++)
+                need += mid[tr.off + e].len + 1;
+        }
+        if ((rc = levels_reserve(w, nl + need)))
+            return rc;
+        if (tr.len == 0) {
+            w->rep[nl] = 0;
+            w->def[nl++] = 0;
+            (*nulls)++;
+            continue;
+        }
+        if (L->shape == SHAPE_ONE) {
+            for (uint32_t j = 0; j < tr.len; j++) {
+                w->rep[nl] = j ? 1 : 0;
+                w->def[nl++] = 1;
+                w->vidx[nv++] = tr.off + j;
+                bytes += sv ? sv[tr.off + j].len + 4 : vbytes;
+            }
+            continue;
+        }
+        for (uint32_t e = 0; e < tr.len; e++) {
+            colbuf_range_t mr = mid[tr.off + e];
+            uint32_t re = e ? 1 : 0;
+            if (mr.len == 0) {
+                w->rep[nl] = re;
+                w->def[nl++] = 1;
+                (*nulls)++;
+                continue;
+            }
+            for (uint32_t j = 0; j < mr.len; j++) {
+                w->rep[nl] = j ? 2 : re;
+                w->def[nl++] = 2;
+                w->vidx[nv++] = mr.off + j;
+                bytes += sv ? sv[mr.off + j].len + 4 : vbytes;
+            }
+        }
+    }
+    *nlev = nl;
+    *nval = nv;
+    *next = r;
+    return 0;
+}
+
+/* Rows of a top-level leaf for one page. */
+static size_t page_rows_scalar(const pqw_t *w, const struct leaf *L, const uint32_t *perm,
+                               size_t r, size_t rend)
+{
+    size_t n = rend - r;
+    if (n > PQW_PAGE_LEVELS)
+        n = PQW_PAGE_LEVELS;
+    if (L->kind == CB_STR) {
+        const slice_t *sv = L->col->v;
+        size_t bytes = 0, k = 0;
+        while (k < n && (k == 0 || bytes < w->o.page_bytes))
+            bytes += sv[perm[r + k++]].len + 4;
+        return k;
+    }
+    size_t per = phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8;
+    size_t m = w->o.page_bytes / per;
+    return n < m ? n : (m ? m : 1);
+}
+
+/* PLAIN text of string-like values vi[0..n) into the page. */
+static int plain_strings(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n)
+{
+    const struct leaf *L = ch->L;
+    char tmp[40];
+    int rc = 0;
+    for (size_t k = 0; k < n && !rc; k++) {
+        uint32_t tl;
+        const uint8_t *txt = value_text(L->kind, L->col, vi[k], tmp, &tl);
+        uint8_t l4[4] = {(uint8_t)tl, (uint8_t)(tl >> 8), (uint8_t)(tl >> 16),
+                         (uint8_t)(tl >> 24)};
+        rc = buf_append(&w->page, l4, 4);
+        if (!rc)
+            rc = buf_append(&w->page, txt, tl);
+        stats_str(&ch->st, L->kind, L->col, vi[k]);
+    }
+    return rc;
+}
+
+/* Fixed-width values vi[0..n) into the page (and the statistics). */
+static int fixed_values(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n)
+{
+    const struct leaf *L = ch->L;
+    struct stats *st = &ch->st;
+    int rc;
+    if (n == 0) {
+        /* no values (only empty lists): a DELTA page still starts with its header */
+        if (L->kind == CB_F64 || L->kind == CB_BOOL || w->o.plain_ints)
+            return 0;
+        return dbp_encode(&w->page, NULL, 0, 0);
+    }
+    switch (L->kind) {
+    case CB_F64: {
+        const double *v = L->col->v;
+        if ((rc = buf_reserve(&w->page, n * 8)))
+            return rc;
+        uint8_t *o = w->page.data + w->page.len;
+        for (size_t k = 0; k < n; k++) {
+            double x = v[vi[k]];
+            memcpy(o + 8 * k, &x, 8);
+            if (isnan(x))
+                continue;
+            if (!st->has) {
+                st->has = 1;
+                st->dmin = st->dmax = x;
+            } else if (x < st->dmin || (x == 0 && st->dmin == 0 && signbit(x))) {
+                st->dmin = x;
+            } else if (x > st->dmax || (x == 0 && st->dmax == 0 && !signbit(x))) {
+                st->dmax = x;
+            }
+        }
+        w->page.len += n * 8;
+        ch->encs |= 1u << ENC_PLAIN;
+        return 0;
+    }
+    case CB_BOOL: {
+        const uint8_t *v = L->col->v;
+        if ((rc = u64_reserve(w, n)))
+            return rc;
+        for (size_t k = 0; k < n; k++) {
+            uint64_t x = v[vi[k]] != 0;
+            w->u64[k] = x;
+            if (!st->has) {
+                st->has = 1;
+                st->umin = st->umax = x;
+            } else {
+                st->umin &= x;
+                st->umax |= x;
+            }
+        }
+        ch->encs |= 1u << ENC_PLAIN;
+        return bitpack(&w->page, w->u64, n, 1);
+    }
+    default:
+        break;
+    }
+    /* integers: gather as 64-bit, track min/max in the logical type's order */
+    if ((rc = u64_reserve(w, n)))
+        return rc;
+    uint64_t *u = w->u64;
+    int sgn = L->kind == CB_TS || L->kind == CB_I64 || L->kind == CB_I32;
+    int w32 = phys_type(L->kind) == PT_INT32;
+    switch (L->kind) {
+    case CB_TS:
+    case CB_I64:
+    case CB_U64: {
+        const uint64_t *v = L->col->v;
+        for (size_t k = 0; k < n; k++)
+            u[k] = v[vi[k]];
+        break;
+    }
+    case CB_I32: {
+        const int32_t *v = L->col->v;
+        for (size_t k = 0; k < n; k++)
+            u[k] = (uint64_t)(int64_t)v[vi[k]];
+        break;
+    }
+    case CB_U32: {
+        const uint32_t *v = L->col->v;
+        for (size_t k = 0; k < n; k++)
+            u[k] = v[vi[k]];
+        break;
+    }
+    case CB_U8: {
+        const uint8_t *v = L->col->v;
+        for (size_t k = 0; k < n; k++)
+            u[k] = v[vi[k]];
+        break;
+    }
+    default:
+        return ORASI_EINTERNAL;
+    }
+    if (sgn) {
+        int64_t mn = st->has ? st->imin : (int64_t)u[0], mx = st->has ? st->imax : (int64_t)u[0];
+        for (size_t k = 0; k < n; k++) {
+            int64_t x = (int64_t)u[k];
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+        }
+        st->imin = mn;
+        st->imax = mx;
+    } else {
+        uint64_t mn = st->has ? st->umin : u[0], mx = st->has ? st->umax : u[0];
+        for (size_t k = 0; k < n; k++) {
+            mn = u[k] < mn ? u[k] : mn;
+            mx = u[k] > mx ? u[k] : mx;
+        }
+        st->umin = mn;
+        st->umax = mx;
+    }
+    st->has = 1;
+    if (!w->o.plain_ints) {
+        ch->encs |= 1u << ENC_DELTA_BINARY_PACKED;
+        return dbp_encode(&w->page, u, n, w32);
+    }
+    ch->encs |= 1u << ENC_PLAIN;
+    size_t width = w32 ? 4 : 8;
+    if ((rc = buf_reserve(&w->page, n * width)))
+        return rc;
+    uint8_t *o = w->page.data + w->page.len;
+    for (size_t k = 0; k < n; k++)
+        memcpy(o + k * width, &u[k], width); /* little-endian host */
+    w->page.len += n * width;
+    return 0;
+}
+
+/* Compress w->page and append header + body to `dst` (NULL: the file). */
+static int page_finish(pqw_t *w, struct chunk *ch, int type, size_t nvals, int enc, buf_t *dst)
+{
+    size_t usize = w->page.len;
+    if (usize > INT32_MAX)
+        return ORASI_ETOOBIG;
+    size_t bound = ZSTD_compressBound(usize);
+    buf_clear(&w->z);
+    int rc = buf_reserve(&w->z, bound);
+    if (rc)
+        return rc;
+    size_t cs = ZSTD_compressCCtx(w->zc, w->z.data, bound, w->page.data, usize, w->o.zstd_level);
+    if (ZSTD_isError(cs))
+        return ORASI_EINTERNAL;
+    w->z.len = cs;
+    tw_t t;
+    buf_clear(&w->hdr);
+    tw_init(&t, &w->hdr);
+    tw_i32(&t, 1, type);
+    tw_i32(&t, 2, (int64_t)usize);
+    tw_i32(&t, 3, (int64_t)cs);
+    if (type == PAGE_DICTIONARY) {
+        tw_struct(&t, 7);
+        tw_i32(&t, 1, (int64_t)nvals);
+        tw_i32(&t, 2, ENC_PLAIN);
+        tw_end(&t);
+    } else {
+        tw_struct(&t, 5);
+        tw_i32(&t, 1, (int64_t)nvals);
+        tw_i32(&t, 2, enc);
+        tw_i32(&t, 3, ENC_RLE);
+        tw_i32(&t, 4, ENC_RLE);
+        tw_end(&t);
+    }
+    tw_end(&t);
+    if (t.rc)
+        return t.rc;
+    if (dst) {
+        if ((rc = buf_append(dst, w->hdr.data, w->hdr.len)) ||
+            (rc = buf_append(dst, w->z.data, w->z.len)))
+            return rc;
+    } else {
+        if (!ch->npages && type == PAGE_DATA)
+            ch->data_off = out_pos(w);
+        if ((rc = emit(w, w->hdr.data, w->hdr.len)) || (rc = emit(w, w->z.data, w->z.len)))
+            return rc;
+    }
+    ch->usize += w->hdr.len + usize;
+    ch->csize += w->hdr.len + cs;
+    if (type == PAGE_DATA)
+        ch->npages++;
+    return 0;
+}
+
+/* Append a level block (u32 length + hybrid) to the page. */
+static int page_levels_block(pqw_t *w, const uint32_t *lv, size_t n, unsigned bw)
+{
+    buf_clear(&w->lev);
+    int rc = rle_encode(&w->lev, lv, n, bw);
+    if (rc)
+        return rc;
+    uint32_t l = (uint32_t)w->lev.len;
+    uint8_t l4[4] = {(uint8_t)l, (uint8_t)(l >> 8), (uint8_t)(l >> 16), (uint8_t)(l >> 24)};
+    if ((rc = buf_append(&w->page, l4, 4)))
+        return rc;
+    return buf_append(&w->page, w->lev.data, w->lev.len);
+}
+
+/* One data page: levels (nlev entries, nested leaves) and values vi[0..nval). */
+static int page_write(pqw_t *w, struct chunk *ch, size_t nlev, const uint32_t *vi, size_t nval)
+{
+    const struct leaf *L = ch->L;
+    int rc;
+    buf_clear(&w->page);
+    if (ch->max_level) {
+        unsigned bw = bits_for((uint64_t)ch->max_level);
+        if ((rc = page_levels_block(w, w->rep, nlev, bw)) ||
+            (rc = page_levels_block(w, w->def, nlev, bw)))
+            return rc;
+        ch->encs |= 1u << ENC_RLE;
+    } else {
+        nlev = nval;
+    }
+    ch->num_values += nlev;
+    if (!is_stringish(L->kind)) {
+        if ((rc = fixed_values(w, ch, vi, nval)))
+            return rc;
+        int enc = (L->kind == CB_F64 || L->kind == CB_BOOL || w->o.plain_ints)
+                      ? ENC_PLAIN
+                      : ENC_DELTA_BINARY_PACKED;
+        return page_finish(w, ch, PAGE_DATA, nlev, enc, NULL);
+    }
+    if (ch->use_dict) {
+        size_t plain = 0;
+        for (size_t k = 0; k < nval; k++) {
+            if ((rc = dict_lookup(w, L->kind, L->col, vi[k], &w->idx[k])))
+                return rc;
+            if (!ch->dict_tried) {
+                const uint8_t *kp;
+                uint32_t kl;
+                value_key(L->kind, L->col, vi[k], &kp, &kl);
+                plain += 4 + (L->kind == CB_STR    ? kl
+                              : L->kind == CB_SPANKIND || L->kind == CB_STATUS ? 8
+                                                                                : 2 * kl);
+            }
+        }
+        unsigned bw = bits_for(w->nents ? w->nents - 1 : 0);
+        if (bw == 0)
+            bw = 1;
+        if (!ch->dict_tried) {
+            /* parquet-mr's rule: keep the dictionary only if dictionary + indices beat
+             * PLAIN on the first page; unique values (span ids) go PLAIN at once. */
+            ch->dict_tried = 1;
+            if (nval && w->dict.len + (nval * bw) / 8 >= plain) {
+                dict_reset(w);
+                ch->use_dict = 0;
+            }
+        }
+        if (ch->use_dict) {
+            uint8_t b = (uint8_t)bw;
+            if ((rc = buf_append(&w->page, &b, 1)) ||
+                (rc = rle_encode(&w->page, w->idx, nval, bw)))
+                return rc;
+            ch->had_dict = 1;
+            ch->encs |= 1u << ENC_RLE_DICTIONARY;
+            if ((rc = page_finish(w, ch, PAGE_DATA, nlev, ENC_RLE_DICTIONARY, &w->pages)))
+                return rc;
+            if (w->dict.len > w->o.dict_bytes)
+                ch->use_dict = 0; /* remaining pages PLAIN, the dictionary stays */
+            return 0;
+        }
+    }
+    if ((rc = plain_strings(w, ch, vi, nval)))
+        return rc;
+    ch->encs |= 1u << ENC_PLAIN;
+    return page_finish(w, ch, PAGE_DATA, nlev, ENC_PLAIN, ch->had_dict ? &w->pages : NULL);
+}
+
+/* ---- statistics --------------------------------------------------------------------------- */
+
+static void stat_bin(tw_t *t, int16_t id, const void *p, size_t n)
+{
+    tw_bin(t, id, p, n);
+}
+
+/* Statistics struct (field 12 of ColumnMetaData). */
+static void stats_write(tw_t *t, const struct chunk *ch)
+{
+    const struct leaf *L = ch->L;
+    const struct stats *st = &ch->st;
+    tw_struct(t, 12);
+    tw_i64(t, 3, (int64_t)st->nulls);
+    if (st->has) {
+        uint8_t mn[8], mx[8];
+        size_t n = 8;
+        int sgn = 0;
+        switch (L->kind) {
+        case CB_TS:
+        case CB_I64:
+            memcpy(mn, &st->imin, 8);
+            memcpy(mx, &st->imax, 8);
+            sgn = 1;
+            break;
+        case CB_I32: {
+            int32_t a = (int32_t)st->imin, b = (int32_t)st->imax;
+            memcpy(mn, &a, 4);
+            memcpy(mx, &b, 4);
+            n = 4;
+            sgn = 1;
+            break;
+        }
+        case CB_U64:
+            memcpy(mn, &st->umin, 8);
+            memcpy(mx, &st->umax, 8);
+            break;
+        case CB_U32:
+        case CB_U8: {
+            uint32_t a = (uint32_t)st->umin, b = (uint32_t)st->umax;
+            memcpy(mn, &a, 4);
+            memcpy(mx, &b, 4);
+            n = 4;
+            break;
+        }
+        case CB_F64:
+            memcpy(mn, &st->dmin, 8);
+            memcpy(mx, &st->dmax, 8);
+            break;
+        case CB_BOOL:
+            mn[0] = (uint8_t)st->umin;
+            mx[0] = (uint8_t)st->umax;
+            n = 1;
+            break;
+        default: {
+            /* strings: bounds of at most PQW_STAT_MAX bytes */
+            char ta[40], tb[40];
+            uint32_t la, lb;
+            const uint8_t *pa = value_text(L->kind, L->col, st->smin, ta, &la);
+            const uint8_t *pb = value_text(L->kind, L->col, st->smax, tb, &lb);
+            uint8_t maxb[PQW_STAT_MAX];
+            int max_ok = 1, max_exact = 1;
+            if (lb > PQW_STAT_MAX) {
+                /* smallest string above every value with this prefix */
+                memcpy(maxb, pb, PQW_STAT_MAX);
+                int k = PQW_STAT_MAX - 1;
+                while (k >= 0 && maxb[k] == 0xff)
+                    k--;
+                if (k < 0) {
+                    max_ok = 0;
+                } else {
+                    maxb[k]++;
+                    lb = (uint32_t)k + 1;
+                    pb = maxb;
+                    max_exact = 0;
+                }
+            }
+            if (max_ok)
+                stat_bin(t, 5, pb, lb);
+            stat_bin(t, 6, pa, la > PQW_STAT_MAX ? PQW_STAT_MAX : la);
+            if (max_ok)
+                tw_bool(t, 7, max_exact);
+            tw_bool(t, 8, la <= PQW_STAT_MAX);
+            tw_end(t);
+            return;
+        }
+        }
+        /* Signed integers also get the deprecated min/max (signed order) for old
+         * readers; unsigned ones must not. */
+        if (sgn) {
+            stat_bin(t, 1, mx, n);
+            stat_bin(t, 2, mn, n);
+        }
+        stat_bin(t, 5, mx, n);
+        stat_bin(t, 6, mn, n);
+    }
+    tw_end(t);
+}
+
+/* ---- column chunks and row groups --------------------------------------------------------- */
+
+static const int enc_order[] = {ENC_PLAIN, ENC_RLE, ENC_DELTA_BINARY_PACKED, ENC_RLE_DICTIONARY};
+
+/* Write the chunk of leaf L for rows perm[r0..r1) and its ColumnChunk struct into w->rg. */
+static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, size_t r0, size_t r1,
+                       uint64_t *usize)
+{
+    struct chunk ch;
+    int rc;
+    memset(&ch, 0, sizeof(ch));
+    ch.L = L;
+    ch.max_level = L->shape;
+    ch.use_dict = is_stringish(L->kind);
+    if (ch.use_dict) {
+        dict_reset(w);
+        if (!w->nslots && (rc = dict_rehash(w, 1u << 12)))
+            return rc;
+    }
+    buf_clear(&w->pages);
+    uint64_t chunk_off = out_pos(w);
+    for (size_t r = r0; r < r1;) {
+        size_t next, nlev = 0, nval;
+        const uint32_t *vi;
+        if (L->shape == SHAPE_SCALAR) {
+            nval = page_rows_scalar(w, L, perm, r, r1);
+            vi = perm + r;
+            next = r + nval;
+            if ((rc = levels_reserve(w, nval)))
+                return rc;
+        } else {
+            if ((rc = page_levels(w, L, perm, r, r1, &nlev, &nval, &next, &ch.st.nulls)))
+                return rc;
+            vi = w->vidx;
+        }
+        if ((rc = page_write(w, &ch, nlev, vi, nval)))
+            return rc;
+        r = next;
+    }
+    if (r0 == r1) {
+        /* an empty chunk still has one (empty) page so that readers find a data page */
+        if ((rc = page_write(w, &ch, 0, perm, 0)))
+            return rc;
+    }
+    uint64_t dict_off = 0;
+    if (ch.had_dict) {
+        /* statistics over the distinct values, then the dictionary page, then the data
+         * pages gathered behind it */
+        for (size_t i = 0; i < w->nents; i++)
+            stats_str(&ch.st, L->kind, L->col, w->ents[i].vi);
+        dict_off = out_pos(w);
+        buf_t tmp = w->page;
+        w->page = w->dict; /* compress the dictionary values as a page body */
+        rc = page_finish(w, &ch, PAGE_DICTIONARY, w->nents, ENC_PLAIN, NULL);
+        w->dict = w->page;
+        w->page = tmp;
+        if (rc)
+            return rc;
+        ch.data_off = out_pos(w);
+        if ((rc = emit(w, w->pages.data, w->pages.len)))
+            return rc;
+        ch.encs |= 1u << ENC_PLAIN;
+    }
+    /* ColumnChunk */
+    tw_t t;
+    tw_init(&t, &w->rg);
+    tw_push(&t);
+    tw_i64(&t, 2, (int64_t)chunk_off);
+    tw_struct(&t, 3);
+    tw_i32(&t, 1, phys_type(L->kind));
+    size_t nenc = 0;
+    for (size_t k = 0; k < sizeof(enc_order) / sizeof(enc_order[0]); k++)
+        nenc += (ch.encs >> enc_order[k]) & 1;
+    tw_list(&t, 2, TT_I32, nenc);
+    for (size_t k = 0; k < sizeof(enc_order) / sizeof(enc_order[0]); k++)
+        if ((ch.encs >> enc_order[k]) & 1)
+            tw_uvar(&t, zigzag(enc_order[k]));
+    tw_list(&t, 3, TT_BINARY, (size_t)L->npath);
+    for (int k = 0; k < L->npath; k++) {
+        tw_uvar(&t, strlen(L->path[k]));
+        tw_raw(&t, L->path[k], strlen(L->path[k]));
+    }
+    tw_i32(&t, 4, CODEC_ZSTD);
+    tw_i64(&t, 5, (int64_t)ch.num_values);
+    tw_i64(&t, 6, (int64_t)ch.usize);
+    tw_i64(&t, 7, (int64_t)ch.csize);
+    tw_i64(&t, 9, (int64_t)ch.data_off);
+    if (ch.had_dict)
+        tw_i64(&t, 11, (int64_t)dict_off);
+    stats_write(&t, &ch);
+    tw_end(&t); /* ColumnMetaData */
+    tw_end(&t); /* ColumnChunk */
+    *usize += ch.usize;
+    return t.rc;
+}
+
+/* ---- the file ------------------------------------------------------------------------------ */
+
+static int write_file(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, char *err,
+                      size_t errlen)
+{
+    const colbuf_schema_t *s = t->schema;
+    int rc;
+    if ((rc = leaves_build(w, t))) {
+        snprintf(err, errlen, "pqwrite: schema has too many leaves");
+        return rc;
+    }
+    buf_clear(&w->out);
+    buf_clear(&w->meta);
+    w->off = 0;
+    if ((rc = emit(w, "PAR1", 4)))
+        goto io;
+    size_t rgn = (size_t)w->o.row_group_rows;
+    size_t ngroups = (t->rows + rgn - 1) / rgn;
+    tw_t m;
+    tw_init(&m, &w->meta);
+    tw_push(&m);
+    tw_i32(&m, 1, 2); /* version */
+    schema_write(&m, s);
+    tw_i64(&m, 3, (int64_t)t->rows);
+    tw_list(&m, 4, TT_STRUCT, ngroups);
+    if (m.rc)
+        goto meta;
+    for (size_t g = 0; g < ngroups; g++) {
+        size_t r0 = g * rgn, r1 = r0 + rgn < t->rows ? r0 + rgn : t->rows;
+        uint64_t start = out_pos(w), usize = 0;
+        buf_clear(&w->rg);
+        for (int k = 0; k < w->nleaves; k++) {
+            rc = chunk_write(w, &w->leaves[k], perm, r0, r1, &usize);
+            if (rc)
+                goto chunk;
+        }
+        /* RowGroup: columns, total_byte_size (uncompressed), num_rows, file_offset,
+         * total_compressed_size */
+        uint64_t csize = out_pos(w) - start;
+        tw_push(&m);
+        tw_list(&m, 1, TT_STRUCT, (size_t)w->nleaves);
+        tw_raw(&m, w->rg.data, w->rg.len);
+        tw_i64(&m, 2, (int64_t)usize);
+        tw_i64(&m, 3, (int64_t)(r1 - r0));
+        tw_i64(&m, 5, (int64_t)start);
+        tw_i64(&m, 6, (int64_t)csize);
+        tw_end(&m);
+        if (m.rc)
+            goto meta;
+    }
+    const char *cb = "orasi version " ORASI_VERSION " (pqwrite)";
+    tw_bin(&m, 6, cb, strlen(cb));
+    /* column_orders: TYPE_DEFINED_ORDER for every leaf */
+    tw_list(&m, 7, TT_STRUCT, (size_t)w->nleaves);
+    for (int k = 0; k < w->nleaves; k++) {
+        tw_push(&m);
+        tw_empty(&m, 1);
+        tw_end(&m);
+    }
+    tw_end(&m);
+    if (m.rc)
+        goto meta;
+    uint32_t ml = (uint32_t)w->meta.len;
+    uint8_t tail[8] = {(uint8_t)ml, (uint8_t)(ml >> 8), (uint8_t)(ml >> 16), (uint8_t)(ml >> 24),
+                       'P', 'A', 'R', '1'};
+    if ((rc = emit(w, w->meta.data, w->meta.len)) || (rc = emit(w, tail, 8)) ||
+        (rc = out_flush(w)))
+        goto io;
+    return 0;
+chunk:
+    if (rc == ORASI_EIO || rc == ORASI_ENOSPC || rc == ORASI_ESYS)
+        goto io;
+    snprintf(err, errlen, "pqwrite: encoding a column chunk: %s", orasi_strerror(rc));
+    return rc;
+meta:
+    rc = m.rc;
+    snprintf(err, errlen, "pqwrite: file metadata: %s", orasi_strerror(rc));
+    return rc;
+io:
+    snprintf(err, errlen, "pqwrite: write: %s", orasi_strerror(rc));
+    return rc;
+}
+
+int pqw_write(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, const char *path,
+              uint64_t *bytes, char *err, size_t errlen)
+{
+    int rc;
+    for (size_t i = 0; i < t->rows; i++)
+        if (perm[i] >= t->rows) {
+            snprintf(err, errlen, "pqwrite: bad permutation");
+            return ORASI_EINVAL;
+        }
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        rc = orasi_err_from_errno(errno);
+        snprintf(err, errlen, "pqwrite: open %.300s: %s", path, strerror(errno));
+        return rc;
+    }
+    rc = write_file(w, t, perm, err, errlen);
+    if (close(w->fd) != 0 && !rc) {
+        rc = orasi_err_from_errno(errno);
+        snprintf(err, errlen, "pqwrite: close %.300s: %s", path, strerror(errno));
+    }
+    w->fd = -1;
+    if (!rc && bytes)
+        *bytes = w->off;
+    buf_clear(&w->out);
+    return rc;
+}

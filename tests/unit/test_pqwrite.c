@@ -1,0 +1,590 @@
+/*
+ * test_pqwrite.c — the native Parquet writer (pqwrite.c) against DuckDB's (parquet.c).
+ *
+ * For each of the seven lake tables, rows with varied data (empty and shared maps and
+ * lists, lists of maps with empty maps, long and unicode strings, unique and repeated
+ * values, absent ids, unknown enum values, extreme integers, NaN and -0.0) are written
+ * by both writers; DuckDB then reads both files back and must see the same column types,
+ * the same rows in the same order, correct min/max statistics per row group, and a
+ * TraceId filter on the native file must return the right rows. Small pages, a small
+ * dictionary cap and small row groups make every path run: several row groups, several
+ * pages per chunk, dictionary kept, dropped on the first page, and dropped mid-chunk.
+ */
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/err.h"
+#include "lake/colbuf.h"
+#include "lake/flatten.h"
+#include "lake/parquet.h"
+#include "lake/pqwrite.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "test_lake_util.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* ---- random tables ------------------------------------------------------------------------ */
+
+static const char *const pool_text[] = {
+    "",
+    "a",
+    "frontend",
+    "GET /api/cart",
+    "héllo wörld ✓ 日本語",
+    "🚀 launch",
+    "quote ' and \" and \\ backslash",
+    "tab\tnew\nline",
+    "zzzz",
+    "\xc3\xbf\xc3\xbf last in order",
+};
+
+struct gen {
+    colbuf_table_t *t;
+    slice_t pool[16];
+    size_t npool;
+    slice_t longs[2];
+    uint64_t row;
+    otlp_trace_id_t tid;
+};
+
+static void gen_init(struct gen *g, colbuf_table_t *t)
+{
+    memset(g, 0, sizeof(*g));
+    g->t = t;
+    for (size_t i = 0; i < sizeof(pool_text) / sizeof(pool_text[0]); i++)
+        assert_int_equal(colbuf_strdup(t, pool_text[i], strlen(pool_text[i]), &g->pool[i]), 0);
+    g->npool = sizeof(pool_text) / sizeof(pool_text[0]);
+    char big[5000];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)('a' + i % 26);
+    assert_int_equal(colbuf_strdup(t, big, 300, &g->longs[0]), 0);
+    assert_int_equal(colbuf_strdup(t, big, sizeof(big), &g->longs[1]), 0);
+}
+
+/* A string for column `mode`: 0 = from the pool (shared slices: dictionary), 1 = unique
+ * per value (dictionary dropped on the first page), 2 = repeated at first and unique
+ * later (the dictionary outgrows its cap mid-chunk). */
+static void put_string(struct gen *g, colbuf_col_t *c, int mode)
+{
+    colbuf_table_t *t = g->t;
+    uint64_t r = rnd();
+    if (r % 97 == 0) {
+        assert_int_equal(colbuf_put_ref(t, c, g->longs[r % 2]), 0);
+        return;
+    }
+    if (mode == 0 || (mode == 2 && g->row < 600)) {
+        slice_t s = g->pool[r % g->npool];
+        if (r % 5 == 0) /* the same text, not shared */
+            assert_int_equal(colbuf_put_str(t, c, s.p, s.len), 0);
+        else
+            assert_int_equal(colbuf_put_ref(t, c, s), 0);
+        return;
+    }
+    char tmp[64];
+    int n = snprintf(tmp, sizeof(tmp), "v-%016llx-ü", (unsigned long long)rnd());
+    assert_int_equal(colbuf_put_str(t, c, tmp, (size_t)n), 0);
+}
+
+static double rnd_double(void)
+{
+    uint64_t r = rnd();
+    switch (r % 16) {
+    case 0:
+        return NAN;
+    case 1:
+        return -0.0;
+    case 2:
+        return 0.0;
+    case 3:
+        return INFINITY;
+    case 4:
+        return -INFINITY;
+    default:
+        return ((double)(int64_t)rnd() / 1e12);
+    }
+}
+
+static void put_value(struct gen *g, colbuf_col_t *c, uint8_t kind, int mode, int64_t ts)
+{
+    colbuf_table_t *t = g->t;
+    uint64_t r = rnd();
+    switch (kind) {
+    case CB_TS:
+        assert_int_equal(colbuf_put_i64(t, c, ts + (int64_t)(r % 1000)), 0);
+        break;
+    case CB_I64: {
+        int64_t v = r % 50 == 0 ? INT64_MIN : r % 50 == 1 ? INT64_MAX : (int64_t)(r % 2000000) - 1000000;
+        assert_int_equal(colbuf_put_i64(t, c, v), 0);
+        break;
+    }
+    case CB_U64:
+        assert_int_equal(colbuf_put_u64(t, c, r % 40 == 0 ? UINT64_MAX : r % 100000), 0);
+        break;
+    case CB_I32:
+        assert_int_equal(colbuf_put_i32(t, c, r % 40 == 0 ? INT32_MIN : (int32_t)(r % 200) - 100), 0);
+        break;
+    case CB_U32:
+        assert_int_equal(colbuf_put_u32(t, c, r % 40 == 0 ? UINT32_MAX : (uint32_t)(r % 7)), 0);
+        break;
+    case CB_U8:
+        assert_int_equal(colbuf_put_u8(t, c, (uint8_t)r), 0);
+        break;
+    case CB_BOOL:
+        assert_int_equal(colbuf_put_u8(t, c, (uint8_t)(r & 1)), 0);
+        break;
+    case CB_F64:
+        assert_int_equal(colbuf_put_f64(t, c, rnd_double()), 0);
+        break;
+    case CB_STR:
+        put_string(g, c, mode);
+        break;
+    case CB_TRACEID: {
+        if (g->row % 10 == 0) {
+            g->tid.len = 16;
+            for (int i = 0; i < 16; i++)
+                g->tid.id[i] = (uint8_t)rnd();
+        }
+        otlp_trace_id_t id = g->tid;
+        if (r % 23 == 0)
+            id.len = 0;
+        assert_int_equal(colbuf_put_traceid(t, c, &id), 0);
+        break;
+    }
+    case CB_SPANID: {
+        otlp_span_id_t id = {.len = r % 19 ? 8 : 0};
+        uint64_t x = rnd();
+        memcpy(id.id, &x, 8);
+        assert_int_equal(colbuf_put_spanid(t, c, &id), 0);
+        break;
+    }
+    case CB_SPANKIND:
+        assert_int_equal(colbuf_put_i32(t, c, r % 31 == 0 ? 42 : r % 37 == 0 ? -1 : (int32_t)(r % 6)), 0);
+        break;
+    case CB_STATUS:
+        assert_int_equal(colbuf_put_i32(t, c, r % 29 == 0 ? 7 : (int32_t)(r % 3)), 0);
+        break;
+    case CB_MAP: {
+        colbuf_range_t *rv = c->v;
+        if (c->n && r % 4 == 0) { /* share the previous row's map */
+            colbuf_range_t prev = rv[c->n - 1];
+            assert_int_equal(colbuf_put_range(t, c, prev.off, prev.len), 0);
+            break;
+        }
+        size_t n = r % 5 == 0 ? 0 : 1 + (r >> 8) % 4, start = c->child->n;
+        for (size_t i = 0; i < n; i++) {
+            put_string(g, c->child, 0);
+            put_string(g, c->child2, mode);
+        }
+        assert_int_equal(colbuf_put_range(t, c, start, n), 0);
+        break;
+    }
+    default:
+        fail();
+    }
+}
+
+static void put_list(struct gen *g, colbuf_col_t *c, uint8_t elem, int mode, int64_t ts)
+{
+    uint64_t r = rnd();
+    size_t n = r % 3 == 0 ? 0 : (r >> 8) % 4, start = c->child->n;
+    for (size_t i = 0; i < n; i++)
+        put_value(g, c->child, elem, mode, ts);
+    assert_int_equal(colbuf_put_range(g->t, c, start, n), 0);
+}
+
+/* `rows` random rows for signal sig; times within one hour from t0. */
+static colbuf_table_t *random_table(int sig, size_t rows, int64_t t0)
+{
+    colbuf_table_t *t = colbuf_table_create(sig, 0);
+    assert_non_null(t);
+    struct gen g;
+    gen_init(&g, t);
+    const colbuf_schema_t *s = t->schema;
+    int tc = colbuf_col_index(s, s->time_col);
+    assert_true(tc >= 0);
+    for (size_t row = 0; row < rows; row++) {
+        g.row = row;
+        int64_t ts = t0 + (int64_t)(rnd() % 3000000000000ull);
+        int64_t row_ts = 0;
+        for (size_t i = 0; i < s->ncols; i++) {
+            colbuf_col_t *c = &t->cols[i];
+            int mode = (int)(i % 3);
+            if (strcmp(s->cols[i].name, "ServiceName") == 0 || strcmp(s->cols[i].name, "SpanName") == 0 ||
+                strcmp(s->cols[i].name, "MetricName") == 0)
+                mode = 0; /* sort keys: few distinct values so ties reach the time column */
+            if (s->cols[i].kind == CB_LIST)
+                put_list(&g, c, s->cols[i].elem, mode, ts);
+            else
+                put_value(&g, c, s->cols[i].kind, mode, ts);
+            if ((int)i == tc)
+                row_ts = ((int64_t *)c->v)[c->n - 1];
+        }
+        assert_int_equal(colbuf_row_done(t, row_ts), 0);
+    }
+    return t;
+}
+
+/* ---- comparing the two files ------------------------------------------------------------- */
+
+struct env {
+    char *dir;
+    tl_duck_t d;
+    parquet_writer_t *dw;
+};
+
+static int setup(void **state)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    e->dir = tl_tmpdir();
+    tl_duck_open(&e->d);
+    char err[256];
+    parquet_options_t po = {.row_group_rows = 2048};
+    assert_int_equal(parquet_writer_create(&po, &e->dw, err, sizeof(err)), 0);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    parquet_writer_destroy(e->dw);
+    tl_duck_close(&e->d);
+    if (getenv("PQW_KEEP")) /* debugging: keep the files */
+        fprintf(stderr, "kept %s\n", e->dir);
+    else
+        tl_rmrf(e->dir);
+    free(e->dir);
+    free(e);
+    return 0;
+}
+
+/* "name type, name type, ..." of DESCRIBE. */
+static void describe(tl_duck_t *d, const char *path, char *out, size_t len)
+{
+    char q[1024];
+    snprintf(q, sizeof(q), "SELECT string_agg(column_name || ' ' || column_type, ', ') FROM "
+                           "(DESCRIBE SELECT * FROM read_parquet('%s'))", path);
+    duckdb_result r;
+    tl_query(d, q, &r);
+    tl_cell(&r, 0, 0, out, len);
+    duckdb_destroy_result(&r);
+}
+
+static int64_t qint(tl_duck_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int64_t qint(tl_duck_t *d, const char *fmt, ...)
+{
+    char q[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    return tl_query_int(d, q);
+}
+
+static void write_both(struct env *e, const colbuf_table_t *t, const pqw_options_t *po,
+                       const char *a, const char *b)
+{
+    char err[512] = "";
+    uint32_t *perm = malloc((t->rows ? t->rows : 1) * sizeof(*perm));
+    assert_non_null(perm);
+    assert_int_equal(colbuf_sort(t, perm), 0);
+    pqw_t *w;
+    assert_int_equal(pqw_create(po, &w), 0);
+    uint64_t bytes = 0;
+    int rc = pqw_write(w, t, perm, a, &bytes, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "pqw_write: %s\n", err);
+    assert_int_equal(rc, 0);
+    struct stat sb;
+    assert_int_equal(stat(a, &sb), 0);
+    assert_int_equal((uint64_t)sb.st_size, bytes);
+    pqw_destroy(w);
+    free(perm);
+    rc = parquet_write(e->dw, t, b, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "parquet_write: %s\n", err);
+    assert_int_equal(rc, 0);
+}
+
+/* Both files hold the same rows in the same order with the same types. */
+static void compare_files(struct env *e, const colbuf_table_t *t, const char *a, const char *b)
+{
+    char da[4096], db[4096];
+    describe(&e->d, a, da, sizeof(da));
+    describe(&e->d, b, db, sizeof(db));
+    assert_string_equal(da, db);
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s')", a), (int64_t)t->rows);
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s')", b), (int64_t)t->rows);
+    /* set equality, both ways, then row order (file_row_number) */
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                                 "SELECT * FROM read_parquet('%s'))", a, b), 0);
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                                 "SELECT * FROM read_parquet('%s'))", b, a), 0);
+    assert_int_equal(qint(&e->d,
+                          "SELECT count(*) FROM (SELECT * FROM read_parquet('%s', file_row_number=true) "
+                          "EXCEPT ALL SELECT * FROM read_parquet('%s', file_row_number=true))",
+                          a, b),
+                     0);
+}
+
+/* Per row group of the native file: min/max statistics of `col` equal DuckDB's own
+ * min()/max() over that row group's rows (exact), or bound them (strings cut to 64 B). */
+static void check_stats(struct env *e, const char *a, const char *col, int exact)
+{
+    int64_t groups = qint(&e->d, "SELECT count(DISTINCT row_group_id) FROM parquet_metadata('%s')", a);
+    int64_t checked = 0;
+    for (int64_t g = 0; g < groups; g++) {
+        const char *op_min = exact ? "=" : ">=", *op_max = exact ? "=" : "<=";
+        /* rows of group g: the row groups' num_rows in order */
+        int64_t first = qint(&e->d,
+                             "SELECT coalesce(sum(n), 0) FROM (SELECT DISTINCT row_group_id, "
+                             "row_group_num_rows n FROM parquet_metadata('%s')) WHERE row_group_id < %lld",
+                             a, (long long)g);
+        int64_t n = qint(&e->d,
+                         "SELECT first(row_group_num_rows) FROM parquet_metadata('%s') WHERE row_group_id = %lld",
+                         a, (long long)g);
+        int64_t ok = qint(&e->d,
+                          "WITH s AS (SELECT stats_min_value mn, stats_max_value mx FROM parquet_metadata('%s') "
+                          "WHERE row_group_id = %lld AND path_in_schema = '%s'), "
+                          "v AS (SELECT min(\"%s\")::VARCHAR mn, max(\"%s\")::VARCHAR mx, "
+                          "min(\"%s\") tmn, max(\"%s\") tmx FROM read_parquet('%s', file_row_number=true) "
+                          "WHERE file_row_number >= %lld AND file_row_number < %lld) "
+                          "SELECT CASE WHEN %d THEN (s.mn = v.mn AND s.mx = v.mx)::INT "
+                          "ELSE (v.tmn::VARCHAR %s s.mn AND v.tmx::VARCHAR %s s.mx)::INT END FROM s, v",
+                          a, (long long)g, col, col, col, col, col, a, (long long)first,
+                          (long long)(first + n), exact, op_min, op_max);
+        if (!ok) {
+            char q[2048];
+            snprintf(q, sizeof(q),
+                     "SELECT stats_min_value, stats_max_value FROM parquet_metadata('%s') WHERE "
+                     "row_group_id = %lld AND path_in_schema = '%s'", a, (long long)g, col);
+            duckdb_result r;
+            tl_query(&e->d, q, &r);
+            char mn[256], mx[256];
+            tl_cell(&r, 0, 0, mn, sizeof(mn));
+            tl_cell(&r, 1, 0, mx, sizeof(mx));
+            duckdb_destroy_result(&r);
+            fprintf(stderr, "stats of %s in row group %lld: [%s, %s] wrong\n", col, (long long)g, mn, mx);
+        }
+        assert_int_equal(ok, 1);
+        checked++;
+    }
+    assert_true(checked >= 1);
+}
+
+/* TraceId = x on the native file gives exactly the rows with that id (counted in C). */
+static void check_traceid_filter(struct env *e, const colbuf_table_t *t, const char *a)
+{
+    int ci = colbuf_col_index(t->schema, "TraceId");
+    assert_true(ci >= 0);
+    const otlp_trace_id_t *ids = t->cols[ci].v;
+    for (int k = 0; k < 3; k++) {
+        size_t pick = (size_t)(rnd() % t->rows);
+        if (ids[pick].len != 16)
+            continue;
+        int64_t want = 0;
+        for (size_t i = 0; i < t->rows; i++)
+            want += ids[i].len == 16 && memcmp(ids[i].id, ids[pick].id, 16) == 0;
+        char hex[33];
+        colbuf_hex(ids[pick].id, 16, hex);
+        assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s') WHERE TraceId = '%s'",
+                              a, hex),
+                         want);
+    }
+    /* an id that is not there, below and above every id */
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s') WHERE TraceId = "
+                                 "'0000000000000000000000000000000g'", a), 0);
+}
+
+static const pqw_options_t small_opts = {
+    .row_group_rows = 1000, .page_bytes = 4096, .dict_bytes = 2048, .zstd_level = 3};
+
+static void run_signal(void **state, int sig, size_t rows, const pqw_options_t *po)
+{
+    struct env *e = *state;
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/%s-native.parquet", e->dir, colbuf_sig_name(sig));
+    snprintf(b, sizeof(b), "%s/%s-duckdb.parquet", e->dir, colbuf_sig_name(sig));
+    colbuf_table_t *t = random_table(sig, rows, 1700000000000000000ll);
+    write_both(e, t, po, a, b);
+    compare_files(e, t, a, b);
+    const colbuf_schema_t *s = t->schema;
+    if (rows) {
+        /* every top-level column's statistics; strings may be cut to 64 bytes */
+        for (size_t i = 0; i < s->ncols; i++) {
+            uint8_t k = s->cols[i].kind;
+            if (k == CB_MAP || k == CB_LIST || k == CB_F64)
+                continue;
+            check_stats(e, a, s->cols[i].name, k != CB_STR);
+        }
+        if (colbuf_col_index(s, "TraceId") >= 0)
+            check_traceid_filter(e, t, a);
+    }
+    colbuf_table_destroy(t);
+}
+
+static void test_traces(void **state)
+{
+    run_signal(state, LAKE_TRACES, 5000, &small_opts);
+}
+static void test_logs(void **state)
+{
+    run_signal(state, LAKE_LOGS, 4000, &small_opts);
+}
+static void test_gauge(void **state)
+{
+    run_signal(state, LAKE_METRICS_GAUGE, 3000, &small_opts);
+}
+static void test_sum(void **state)
+{
+    run_signal(state, LAKE_METRICS_SUM, 3000, &small_opts);
+}
+static void test_histogram(void **state)
+{
+    run_signal(state, LAKE_METRICS_HISTOGRAM, 3000, &small_opts);
+}
+static void test_exp_histogram(void **state)
+{
+    run_signal(state, LAKE_METRICS_EXP_HISTOGRAM, 3000, &small_opts);
+}
+static void test_summary(void **state)
+{
+    run_signal(state, LAKE_METRICS_SUMMARY, 3000, &small_opts);
+}
+
+/* Default options (one row group, 1 MiB pages) and PLAIN integers. */
+static void test_defaults_and_plain(void **state)
+{
+    run_signal(state, LAKE_TRACES, 3000, NULL);
+    pqw_options_t po = small_opts;
+    po.plain_ints = 1;
+    run_signal(state, LAKE_METRICS_EXP_HISTOGRAM, 2500, &po);
+}
+
+static void test_empty_table(void **state)
+{
+    run_signal(state, LAKE_TRACES, 0, NULL);
+    run_signal(state, LAKE_METRICS_SUMMARY, 0, NULL);
+}
+
+/* ---- rows made by the flattening code (shared resource slices, real maps) --------------------- */
+
+static colbuf_table_t *flat_tables[LAKE_SIG_COUNT];
+
+static colbuf_table_t *flat_table(void *ctx, int sig, int64_t ts, int *err)
+{
+    (void)ctx;
+    (void)ts;
+    if (!flat_tables[sig])
+        flat_tables[sig] = colbuf_table_create(sig, 0);
+    if (!flat_tables[sig])
+        *err = ORASI_ENOMEM;
+    return flat_tables[sig];
+}
+
+static void test_flattened_traces(void **state)
+{
+    struct env *e = *state;
+    flatten_t f;
+    flatten_init(&f, flat_table, NULL, 0);
+    arena_t *ar = arena_create(1 << 20, 0);
+    assert_non_null(ar);
+    static const char *const svcs[] = {"checkout", "cart", "ünïcode-svc"};
+    for (int r = 0; r < 30; r++) {
+        arena_reset(ar);
+        otlp_traces_t m = tl_traces(ar, svcs[r % 3], 100, 1700000000000000000ull + (uint64_t)r * 1000000,
+                                    1000, (uint64_t)r * 1000);
+        assert_int_equal(flatten_traces(&f, &m), 0);
+    }
+    colbuf_table_t *t = flat_tables[LAKE_TRACES];
+    assert_non_null(t);
+    assert_int_equal(t->rows, 3000);
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/flat-native.parquet", e->dir);
+    snprintf(b, sizeof(b), "%s/flat-duckdb.parquet", e->dir);
+    write_both(e, t, &small_opts, a, b);
+    compare_files(e, t, a, b);
+    check_stats(e, a, "Timestamp", 1);
+    check_stats(e, a, "TraceId", 1);
+    check_stats(e, a, "ServiceName", 1);
+    check_traceid_filter(e, t, a);
+    /* the shared resource map reads back on every row */
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s') WHERE "
+                                 "ResourceAttributes['service.name'] = ServiceName", a),
+                     3000);
+    colbuf_table_destroy(t);
+    flat_tables[LAKE_TRACES] = NULL;
+    arena_destroy(ar);
+    flatten_free(&f);
+}
+
+/* Writing to a place that cannot be opened fails cleanly; so does every allocation. */
+static void test_errors(void **state)
+{
+    struct env *e = *state;
+    colbuf_table_t *t = random_table(LAKE_LOGS, 500, 1700000000000000000ll);
+    uint32_t *perm = malloc(t->rows * sizeof(*perm));
+    assert_int_equal(colbuf_sort(t, perm), 0);
+    pqw_t *w;
+    char err[256], path[512];
+    assert_int_equal(pqw_create(&small_opts, &w), 0);
+    assert_true(pqw_write(w, t, perm, "/nonexistent-dir/x.parquet", NULL, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "open"));
+    perm[0] = (uint32_t)t->rows; /* out of range */
+    assert_int_equal(pqw_write(w, t, perm, "/tmp/never.parquet", NULL, err, sizeof(err)),
+                     ORASI_EINVAL);
+    assert_int_equal(colbuf_sort(t, perm), 0);
+    pqw_destroy(w);
+    /* fail the Nth allocation for each N until a write succeeds */
+    snprintf(path, sizeof(path), "%s/alloc.parquet", e->dir);
+    int ok = 0;
+    for (long n = 0; n < 200 && !ok; n++) {
+        orasi_alloc_fail_after(n);
+        pqw_t *w2 = NULL;
+        int rc = pqw_create(&small_opts, &w2);
+        if (rc == 0) {
+            rc = pqw_write(w2, t, perm, path, NULL, err, sizeof(err));
+            pqw_destroy(w2);
+        }
+        orasi_alloc_fail_after(-1);
+        if (rc == 0)
+            ok = 1;
+        else
+            assert_int_equal(rc, ORASI_ENOMEM);
+    }
+    assert_true(ok);
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s')", path), 500);
+    free(perm);
+    colbuf_table_destroy(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_traces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gauge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_histogram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exp_histogram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defaults_and_plain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flattened_traces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
