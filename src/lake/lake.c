@@ -46,6 +46,7 @@
 
 static const char *const wal_sync_choices[] = {"fsync", "os", "none", NULL};
 static const char *const store_choices[] = {"local", "s3", NULL};
+static const char *const writer_choices[] = {"duckdb", "native", NULL};
 
 #define OPT(name, type, def, field, mn, mx, doc)                                              \
     {name, type, def, offsetof(struct lake_options, field), mn, mx, doc, NULL, 0}
@@ -80,6 +81,10 @@ const config_option_t lake_config_options[] = {
     OPT("duckdb_memory_limit", CONFIG_STR, NULL, duckdb_memory_limit, 0, 0,
         "DuckDB memory limit per writer (e.g. 1GB); empty = DuckDB's default"),
     OPT("zstd_level", CONFIG_INT, "3", zstd_level, 1, 22, "Parquet ZSTD compression level"),
+    {"parquet_writer", CONFIG_ENUM, "duckdb", offsetof(struct lake_options, parquet_writer), 0, 0,
+     "who encodes flushed buffers as Parquet: native (Orasi's own writer, pqwrite.c) or duckdb "
+     "(COPY through the embedded DuckDB); same columns, types and values. Compaction always "
+     "merges with DuckDB", writer_choices, 0},
     {"wal_sync", CONFIG_ENUM, "fsync", offsetof(struct lake_options, wal_sync), 0, 0,
      "write-ahead log durability: fsync before acknowledging, os, or none", wal_sync_choices,
      0},
@@ -113,6 +118,7 @@ void lake_options_default(struct lake_options *o)
     o->delete_grace = 60 * NS_PER_S;
     o->duckdb_threads = 1;
     o->zstd_level = 3;
+    o->parquet_writer = 0;
     o->wal_sync = 0;
     o->wal_max_bytes = 1ull << 30;
     o->wal_segment_bytes = 64ull << 20;
@@ -1203,8 +1209,10 @@ int lake_open(const struct lake_options *o, lake_t **out, char *err, size_t errl
         .temp_dir = l->tmp_dir,
         .zstd_level = (int)l->o.zstd_level,
     };
-    if ((rc = parquet_writer_create(&po, &l->fw, err, errlen)) ||
-        (rc = parquet_writer_create(&po, &l->mw, err, errlen)))
+    if ((rc = parquet_writer_create(&po, &l->mw, err, errlen)))
+        goto fail;
+    po.native = l->o.parquet_writer == 1; /* the flusher's; merges stay on DuckDB */
+    if ((rc = parquet_writer_create(&po, &l->fw, err, errlen)))
         goto fail;
     if (pthread_create(&l->flusher, NULL, flusher_main, l) != 0) {
         rc = ORASI_ESYS;

@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "lake/pqwrite.h"
 
 #include <duckdb.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct parquet_writer {
     const uint32_t *perm;      /* its rows in sort order */
     int fill_err;
     parquet_options_t o;
+    pqw_t *native; /* the native writer when o.native */
 };
 
 int parquet_sql_quote(buf_t *out, const char *s)
@@ -172,6 +174,11 @@ int parquet_writer_create(const parquet_options_t *opts, parquet_writer_t **out,
         snprintf(err, errlen, "duckdb: cannot register orasi_buffer()");
         goto fail;
     }
+    if (w->o.native) {
+        pqw_options_t po = {.row_group_rows = w->o.row_group_rows, .zstd_level = w->o.zstd_level};
+        if ((rc = pqw_create(&po, &w->native)))
+            goto fail;
+    }
     duckdb_destroy_config(&cfg);
     *out = w;
     return 0;
@@ -192,6 +199,7 @@ void parquet_writer_destroy(parquet_writer_t *w)
         duckdb_disconnect(&w->con);
     if (w->db)
         duckdb_close(&w->db);
+    pqw_destroy(w->native);
     orasi_free(w);
 }
 
@@ -213,11 +221,31 @@ static int run(parquet_writer_t *w, const char *sql, duckdb_result *res, char *e
     return 0;
 }
 
+/* The native writer: sort our row numbers, encode. */
+static int write_native(parquet_writer_t *w, const colbuf_table_t *t, const char *path, char *err,
+                        size_t errlen)
+{
+    uint32_t *perm = orasi_malloc((t->rows ? t->rows : 1) * sizeof(*perm));
+    if (!perm) {
+        snprintf(err, errlen, "parquet: out of memory");
+        return ORASI_ENOMEM;
+    }
+    int rc = colbuf_sort(t, perm);
+    if (rc)
+        snprintf(err, errlen, "parquet: cannot sort: %s", orasi_strerror(rc));
+    else
+        rc = pqw_write(w->native, t, perm, path, NULL, err, errlen);
+    orasi_free(perm);
+    return rc;
+}
+
 int parquet_write(parquet_writer_t *w, const colbuf_table_t *t, const char *path, char *err,
                   size_t errlen)
 {
     uint32_t *perm = NULL;
     buf_t q;
+    if (w->native)
+        return write_native(w, t, path, err, errlen);
     buf_init(&q, 1 << 20);
     int rc = buf_append_str(&q, "COPY (SELECT ");
     if (!rc)

@@ -1,5 +1,6 @@
 /*
- * parquet.h — Parquet files of the lake, written by an embedded DuckDB.
+ * parquet.h — Parquet files of the lake: written by the native writer (pqwrite.h) or by
+ * an embedded DuckDB, merged and inspected by DuckDB.
  *
  * A writer owns a private in-memory DuckDB database with one connection and a table
  * function, orasi_buffer(), that scans the colbuf table being flushed straight from our
@@ -29,6 +30,7 @@ typedef struct {
     const char *temp_dir;     /* where DuckDB may spill a large sort; NULL = default */
     uint64_t row_group_rows;  /* rows per row group (default 122880) */
     int zstd_level;           /* 1..22 (default 3) */
+    int native;               /* 1: parquet_write uses pqwrite.c; 0: DuckDB's COPY */
 } parquet_options_t;
 
 /* NULL opts = defaults. 0 or a negative code with a message in err. Caller owns *out. */
@@ -36,8 +38,9 @@ int parquet_writer_create(const parquet_options_t *opts, parquet_writer_t **out,
                           size_t errlen);
 void parquet_writer_destroy(parquet_writer_t *w);
 
-/* Write every row of t, sorted by the schema's order, to `path` (replaced if present).
- * The file is NOT fsynced (the caller does it, with the rename). */
+/* Write every row of t, sorted by the schema's order, to `path` (replaced if present),
+ * with the native writer or DuckDB (options.native); both give the same columns, types
+ * and values. The file is NOT fsynced (the caller does it, with the rename). */
 int parquet_write(parquet_writer_t *w, const colbuf_table_t *t, const char *path, char *err,
                   size_t errlen);
 
