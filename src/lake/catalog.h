@@ -39,7 +39,8 @@ typedef struct {
     uint64_t bytes;
     int schema_version;
     int64_t created_ns;
-    const uint8_t *bloom; /* traces only (NULL otherwise): bloom.h format */
+    const uint8_t *bloom; /* traces only: bloom.h format; NULL in catalog_list and
+                             catalog_list_trace answers (the filter stays in SQLite) */
     size_t bloom_len;
 } catalog_file_t;
 
@@ -63,7 +64,8 @@ const char *catalog_root(const catalog_t *c);
  * Caller frees with catalog_list_free. */
 int catalog_list(catalog_t *c, const char *tenant, int sig, int64_t t0, int64_t t1,
                  catalog_list_t *out);
-/* Traces files of `tenant` overlapping [t0, t1] whose Bloom filter may hold trace_id. */
+/* Traces files of `tenant` overlapping [t0, t1] whose Bloom filter may hold trace_id
+ * (each filter is probed in place: only its k probed bytes are read). */
 int catalog_list_trace(catalog_t *c, const char *tenant, const uint8_t trace_id[16], int64_t t0,
                        int64_t t1, catalog_list_t *out);
 void catalog_list_free(catalog_list_t *l);

@@ -139,8 +139,12 @@ static const colbuf_coldef_t summary_cols[] = {
 #define METRIC_SORT {"ServiceName", "MetricName", "TimeUnix", NULL}
 
 static const colbuf_schema_t schemas[LAKE_SIG_COUNT] = {
-    {LAKE_TRACES, NCOLS(traces_cols), traces_cols, "ServiceName, SpanName, \"Timestamp\"",
-     "Timestamp", {"ServiceName", "SpanName", "Timestamp", NULL}, 1},
+    /* Traces by trace id (then time), not by the exporter's ServiceName, SpanName: a
+     * file's row groups then cover disjoint trace-id ranges, so the min/max statistics of
+     * TraceId let a lookup by id read one row group of the one file the catalog's Bloom
+     * filter picked (docs/internals/lake.md, "Sort order"). */
+    {LAKE_TRACES, NCOLS(traces_cols), traces_cols, "TraceId, \"Timestamp\"",
+     "Timestamp", {"TraceId", "Timestamp", NULL, NULL}, 1},
     {LAKE_LOGS, NCOLS(logs_cols), logs_cols, "ServiceName, \"Timestamp\"",
      "Timestamp", {"ServiceName", "Timestamp", NULL, NULL}, 1},
     {LAKE_METRICS_GAUGE, NCOLS(gauge_cols), gauge_cols, METRIC_ORDER, "TimeUnix", METRIC_SORT, 1},
@@ -793,7 +797,17 @@ static int cmp_rows(const void *a, const void *b, void *arg)
     uint32_t ra = *(const uint32_t *)a, rb = *(const uint32_t *)b;
     for (int k = 0; k < x->nkeys; k++) {
         const colbuf_col_t *c = x->key[k];
-        if (c->kind == CB_STR) {
+        if (c->kind == CB_TRACEID) {
+            /* binary order is the order of the lowercase hex text DuckDB sorts when it
+             * merges; an absent id ("") first */
+            const otlp_trace_id_t *ta = (const otlp_trace_id_t *)c->v + ra,
+                                  *tb = (const otlp_trace_id_t *)c->v + rb;
+            if (ta->len != tb->len)
+                return ta->len < tb->len ? -1 : 1;
+            int r = ta->len ? memcmp(ta->id, tb->id, sizeof(ta->id)) : 0;
+            if (r)
+                return r;
+        } else if (c->kind == CB_STR) {
             const slice_t *sa = (const slice_t *)c->v + ra, *sb = (const slice_t *)c->v + rb;
             if (sa->p == sb->p && sa->len == sb->len)
                 continue; /* shared bytes (service name of one resource): equal */
@@ -820,7 +834,7 @@ int colbuf_sort(const colbuf_table_t *t, uint32_t *perm)
         if (ci < 0)
             return ORASI_EINTERNAL;
         const colbuf_col_t *c = &t->cols[ci];
-        if (c->kind != CB_STR && c->kind != CB_TS && c->kind != CB_I64)
+        if (c->kind != CB_STR && c->kind != CB_TS && c->kind != CB_I64 && c->kind != CB_TRACEID)
             return ORASI_EINTERNAL;
         x.key[x.nkeys++] = c;
     }

@@ -78,7 +78,7 @@ typedef struct {
     const colbuf_coldef_t *cols;
     const char *order_by;  /* SQL ORDER BY list (DuckDB sorts merged files with it) */
     const char *time_col;  /* column whose value is the row's partition time */
-    const char *sort[4];   /* the ORDER BY columns for colbuf_sort (NULL-terminated) */
+    const char *sort[4];   /* the ORDER BY columns for colbuf_sort (NULL-terminated, <= 3) */
     int schema_version;
 } colbuf_schema_t;
 
@@ -173,7 +173,9 @@ int colbuf_fill(const colbuf_table_t *t, size_t ci, duckdb_vector v, size_t row,
 
 /* Sort order of the rows by the schema's sort columns (ties by row number, so the
  * order is deterministic): perm[0..rows) receives row numbers. Rows are written to
- * Parquet in this order, which is what the ClickHouse tables' ORDER BY would give. */
+ * Parquet in this order, the same order as the schema's order_by gives in DuckDB (trace
+ * ids compare as their hex text does). Sort columns are CB_STR, CB_TS, CB_I64 or
+ * CB_TRACEID. */
 int colbuf_sort(const colbuf_table_t *t, uint32_t *perm);
 /* Like colbuf_fill for the rows rows[0..count) (any order). */
 int colbuf_fill_rows(const colbuf_table_t *t, size_t ci, duckdb_vector v, const uint32_t *rows,

@@ -958,9 +958,11 @@ static int run_query(struct run *r)
     }
     for (int s = 0; s < LAKE_SIG_COUNT; s++)
         any |= su.used[s] = nocase_contains(r->sql, r->sql_len, colbuf_sig_name(s));
+    uint64_t t_setup = clock_mono_ns();
     if (any && (rc = setup_tables(e, r->con, r->tenant, &pr, r->deadline, &su, r->err,
                                   r->errlen)))
         goto out;
+    r->st->setup_ms = (double)(clock_mono_ns() - t_setup) / 1e6;
     if ((rc = prepare_select(r, ex, &ps, &refused)))
         goto out;
     rc = stream_result(r, ps, su.nfiles, su.hot_rows);

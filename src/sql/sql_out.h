@@ -35,6 +35,7 @@ struct sql_stats {
     double elapsed_ms;      /* from accepting the query to its last row */
     uint64_t files_scanned; /* Parquet files the query's views read */
     uint64_t hot_rows;      /* unflushed rows copied from the lake's buffers */
+    double setup_ms;        /* of elapsed_ms: catalog listing, buffer copy, views */
     int truncated;          /* the row cap or the size cap cut the answer */
 };
 

@@ -164,21 +164,33 @@ static void test_compaction_with_reader(void **state)
                                   (int64_t)(past + HOUR - 1), &lst), 0);
     assert_int_equal(lst.n, 1);
     assert_int_equal(lst.v[0].rows, FILES * PER_FILE);
-    /* merged file sorted by ServiceName, SpanName, Timestamp, and its bloom knows ids */
+    /* merged file sorted by TraceId, Timestamp like a flushed one (the inputs' ids
+     * interleave, so the merge had to sort), and its bloom knows ids */
     tl_duck_t d;
     tl_duck_open(&d);
     char q[2048];
     snprintf(q, sizeof(q),
-             "SELECT count(*) FROM (SELECT ServiceName s, SpanName n, \"Timestamp\" t,"
-             " lag(ServiceName) OVER w ps, lag(SpanName) OVER w pn, lag(\"Timestamp\") OVER w pt"
+             "SELECT count(*) FROM (SELECT TraceId i, \"Timestamp\" t,"
+             " lag(TraceId) OVER w pi, lag(\"Timestamp\") OVER w pt"
              " FROM (SELECT *, row_number() OVER () rn FROM read_parquet('%s')) WINDOW w AS"
-             " (ORDER BY rn)) WHERE ps IS NOT NULL AND (ps, pn, pt) > (s, n, t)",
+             " (ORDER BY rn)) WHERE pi IS NOT NULL AND (pi, pt) > (i, t)",
              lst.v[0].path);
     assert_int_equal(tl_query_int(&d, q), 0);
+    /* the order is by id: the first row holds the smallest */
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM (SELECT TraceId, row_number() OVER () rn FROM read_parquet('%s'))"
+             " WHERE rn = 1 AND TraceId = (SELECT min(TraceId) FROM read_parquet('%s'))",
+             lst.v[0].path, lst.v[0].path);
+    assert_int_equal(tl_query_int(&d, q), 1);
     tl_duck_close(&d);
     uint8_t id[16];
     tl_id(id, 16, 3 * 100000 + 17); /* span 17 of file 3 */
-    assert_true(catalog_file_may_contain(&lst.v[0], id));
+    catalog_list_t hit;
+    assert_int_equal(catalog_list_trace(lake_catalog(l), "t", id, INT64_MIN,
+                                        (int64_t)(past + HOUR - 1), &hit), 0);
+    assert_int_equal(hit.n, 1);
+    assert_string_equal(hit.v[0].rel, lst.v[0].rel);
+    catalog_list_free(&hit);
     catalog_list_free(&lst);
 
     /* after the grace period the replaced files are unlinked */
