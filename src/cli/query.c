@@ -454,7 +454,8 @@ static double bq_unit(uint64_t *s)
 
 /* One batch of `n` spans of one service at times t0 + i*step (ns). */
 static int bq_spans(lake_t *l, arena_t *a, uint64_t *seed, int svc, size_t n, uint64_t t0,
-                    uint64_t step, char (*saved)[33], size_t *nsaved, size_t maxsaved)
+                    uint64_t step, char (*saved)[33], size_t *nsaved, size_t maxsaved,
+                    uint64_t save_every)
 {
     otlp_resource_spans_t *rs = arena_calloc(a, sizeof(*rs));
     otlp_scope_spans_t *ss = arena_calloc(a, sizeof(*ss));
@@ -504,7 +505,7 @@ static int bq_spans(lake_t *l, arena_t *a, uint64_t *seed, int svc, size_t n, ui
         at[3 * i + 2] = (otlp_kv_t){slice_cstr("http.route"), {.type = OTLP_ANY_STRING}};
         at[3 * i + 2].value.u.str = s->name;
         s->attrs = (otlp_attrs_t){&at[3 * i], 3};
-        if (*nsaved < maxsaved && r % 100003 == 7) {
+        if (*nsaved < maxsaved && r % save_every == 0) {
             for (int b = 0; b < 16; b++)
                 snprintf(saved[*nsaved] + 2 * b, 3, "%02x", s->trace_id.id[b]);
             (*nsaved)++;
@@ -552,6 +553,9 @@ static int bq_generate(lake_t *l, uint64_t spans, int hours, int files_per_hour,
     uint64_t per_hour = spans / (uint64_t)hours, per_file = per_hour / (uint64_t)files_per_hour;
     char saved[64][33];
     size_t nsaved = 0;
+    /* about 128 candidates in the second half of the lake, whatever its size: the first
+     * 64 of them are the trace ids the benchmark looks up */
+    uint64_t save_every = spans / 256 ? spans / 256 : 1;
     int rc = 0;
     if (!a)
         return ORASI_ENOMEM;
@@ -565,7 +569,7 @@ static int bq_generate(lake_t *l, uint64_t spans, int hours, int files_per_hour,
                 size_t n = per_file - done > 4000 ? 4000 : (size_t)(per_file - done);
                 int svc = (int)(bq_rand(&seed) % BQ_SERVICES);
                 rc = bq_spans(l, a, &seed, svc, n, t0 + done * span_step, span_step, saved,
-                              &nsaved, h >= hours / 2 ? 64 : 0);
+                              &nsaved, h >= hours / 2 ? 64 : 0, save_every);
                 if (!rc && n >= 10)
                     rc = bq_logs(l, a, &seed, svc, n / 10, t0 + done * span_step, span_step * 10);
                 arena_reset(a);
@@ -689,9 +693,11 @@ int cmd_bench_query(int argc, char **argv)
             fclose(f);
         uint64_t files = 0, rows = 0, bytes = 0;
         catalog_totals(lake_catalog(l), &files, &rows, &bytes);
-        printf("{\"generated_spans\":%llu,\"files\":%llu,\"rows\":%llu,\"bytes\":%llu,\"seconds\":%.1f}\n",
-               (unsigned long long)gen, (unsigned long long)files, (unsigned long long)rows,
-               (unsigned long long)bytes, (double)(clock_mono_ns() - t0) / 1e9);
+        printf("{\"generated_spans\":%llu,\"hours\":%d,\"files_per_hour\":%d,\"files\":%llu,"
+               "\"rows\":%llu,\"bytes\":%llu,\"seconds\":%.1f}\n",
+               (unsigned long long)gen, hours, fph, (unsigned long long)files,
+               (unsigned long long)rows, (unsigned long long)bytes,
+               (double)(clock_mono_ns() - t0) / 1e9);
         lake_close(l);
         return rc ? 1 : 0;
     }

@@ -594,7 +594,7 @@ static int hot_table_sql(buf_t *b, int sig, uint64_t mask)
  * now() and INTERVAL arithmetic work, everything else as stored. The hot side names every
  * column, typed NULL for those not copied. */
 static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *files,
-                    uint64_t mask)
+                    uint64_t mask, int64_t t0, int64_t t1)
 {
     const colbuf_schema_t *s = colbuf_schema(sig);
     const char *name = colbuf_sig_name(sig);
@@ -634,8 +634,23 @@ static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *fi
         for (size_t i = 0; i < files->n; i++)
             mixed |= files->v[i].schema_version != s->schema_version;
         if (!rc)
-            rc = buf_printf(b, "], hive_partitioning=false, union_by_name=%s) UNION ALL BY NAME ",
+            rc = buf_printf(b, "], hive_partitioning=false, union_by_name=%s)",
                             mixed ? "true" : "false");
+        /* The query's own time bounds (sql_prune: top-level conjuncts, widened by the
+         * timeout and more) again on the stored nanosecond column, inside the file side:
+         * DuckDB does not push a predicate on the CAST column below into the Parquet scan,
+         * so without this it decodes and casts every row of the listed files and filters
+         * afterwards; a raw predicate is evaluated in the scan (row-group statistics,
+         * cheap integer compares, other columns decoded only for the rows kept). Rows it
+         * drops are rows the query's WHERE drops. */
+        if (!rc && t0 != INT64_MIN)
+            rc = buf_printf(b, " WHERE \"%s\" >= make_timestamp_ns(%lld)", s->time_col,
+                            (long long)t0);
+        if (!rc && t1 != INT64_MAX)
+            rc = buf_printf(b, " %s \"%s\" <= make_timestamp_ns(%lld)",
+                            t0 != INT64_MIN ? "AND" : "WHERE", s->time_col, (long long)t1);
+        if (!rc)
+            rc = buf_append_str(b, " UNION ALL BY NAME ");
     }
     if (!rc)
         rc = buf_append_str(b, "SELECT ");
@@ -768,7 +783,9 @@ static int setup_tables(sql_engine_t *e, duckdb_connection con, const char *tena
         if (!su->used[s])
             continue;
         buf_clear(&q);
-        if ((rc = view_sql(&q, e, s, &su->files[s], hot_mask(pr, s))) == ORASI_ETOOBIG)
+        if ((rc = view_sql(&q, e, s, &su->files[s], hot_mask(pr, s),
+                           pr->sig == s ? pr->t0 : INT64_MIN,
+                           pr->sig == s ? pr->t1 : INT64_MAX)) == ORASI_ETOOBIG)
             snprintf(err, errlen, "the query would read too many files (%zu); narrow its time range",
                      su->files[s].n);
         if (!rc)
