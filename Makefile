@@ -45,10 +45,7 @@ test: setup-test build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 	$(MAKE) --no-print-directory asan
 	$(MAKE) --no-print-directory fuzz
-	# An e2e test that fails is run once more, and both runs are printed. This is a stopgap
-	# for one known open bug: the agent aborts now and then (double free) in fwd_chain, see
-	# docs/internals/http.md "Known issue". Remove the retry when that is fixed.
-	cd $(BUILD) && ctest --output-on-failure -L e2e --repeat until-pass:2
+	cd $(BUILD) && ctest --output-on-failure -L e2e
 
 bench: setup-test build
 	bench/run
