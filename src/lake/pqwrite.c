@@ -83,7 +83,7 @@
 #define PQW_BUF_MAX (1u << 30)     /* any one scratch buffer (a page, a chunk) */
 #define PQW_META_MAX (256u << 20)  /* the footer */
 #define PQW_OUT_FLUSH (4u << 20)   /* write(2) the output buffer past this */
-#define PQW_PAGE_LEVELS (1u << 17) /* level entries per page (a long single row may exceed) */
+#define PQW_PAGE_LEVELS (1u << 20) /* level entries per page (a long single row may exceed) */
 #define PQW_STAT_MAX 64            /* longest string min/max kept exactly */
 #define PQW_PCACHE 256             /* pointer cache slots (shared slices) */
 
@@ -93,7 +93,8 @@ enum { PT_BOOLEAN = 0, PT_INT32 = 1, PT_INT64 = 2, PT_DOUBLE = 5, PT_BYTE_ARRAY 
 enum { CT_UTF8 = 0, CT_MAP = 1, CT_LIST = 3, CT_UINT_8 = 11, CT_UINT_32 = 13, CT_UINT_64 = 14,
        CT_INT_32 = 17, CT_INT_64 = 18 };
 enum { REP_REQUIRED = 0, REP_REPEATED = 2 };
-enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_DELTA_BINARY_PACKED = 5, ENC_RLE_DICTIONARY = 8 };
+enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_DELTA_BINARY_PACKED = 5, ENC_DELTA_LENGTH_BYTE_ARRAY = 6,
+       ENC_RLE_DICTIONARY = 8, ENC_BYTE_STREAM_SPLIT = 9 };
 enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
 enum { CODEC_ZSTD = 6 };
 
@@ -849,9 +850,14 @@ static inline void value_key(uint8_t kind, const colbuf_col_t *c, uint32_t i, co
         *len = id->len == 8 ? 8 : 0;
         return;
     }
-    default: /* SPANKIND, STATUS */
-        *p = (const uint8_t *)((const int32_t *)c->v + i);
-        *len = 4;
+    case CB_U8:
+    case CB_BOOL:
+        *p = (const uint8_t *)c->v + i;
+        *len = 1;
+        return;
+    default: /* 4 or 8 bytes: SPANKIND, STATUS, I32, U32; TS, I64, U64, F64 */
+        *p = (const uint8_t *)c->v + (size_t)i * c->width;
+        *len = c->width;
         return;
     }
 }
@@ -871,7 +877,13 @@ static inline const uint8_t *value_text(uint8_t kind, const colbuf_col_t *c, uin
     case CB_SPANID:
         *len = (uint32_t)(kl ? colbuf_hex(k, kl, tmp) : 0);
         return (const uint8_t *)tmp;
-    default: {
+    case CB_U8: /* PLAIN INT32 */
+        memset(tmp, 0, 4);
+        tmp[0] = (char)k[0];
+        *len = 4;
+        return (const uint8_t *)tmp;
+    case CB_SPANKIND:
+    case CB_STATUS: {
         int32_t e;
         memcpy(&e, k, 4);
         const char *s = kind == CB_SPANKIND ? colbuf_span_kind_name(e, tmp, 40)
@@ -879,6 +891,9 @@ static inline const uint8_t *value_text(uint8_t kind, const colbuf_col_t *c, uin
         *len = (uint32_t)strlen(s);
         return (const uint8_t *)s;
     }
+    default: /* fixed width: the value's PLAIN bytes (little-endian host) */
+        *len = kl;
+        return k;
     }
 }
 
@@ -1013,7 +1028,7 @@ static int dict_lookup(pqw_t *w, uint8_t kind, const colbuf_col_t *c, uint32_t i
     uint32_t tl;
     const uint8_t *txt = value_text(kind, c, i, tmp, &tl);
     uint8_t l4[4] = {(uint8_t)tl, (uint8_t)(tl >> 8), (uint8_t)(tl >> 16), (uint8_t)(tl >> 24)};
-    int rc = buf_append(&w->dict, l4, 4);
+    int rc = is_stringish(kind) ? buf_append(&w->dict, l4, 4) : 0;
     if (!rc)
         rc = buf_append(&w->dict, txt, tl);
     if (rc)
@@ -1054,10 +1069,19 @@ struct chunk {
     struct stats st;
 };
 
+/* Raw value bytes a page may cover. A dictionary-encoded page holds only indices, so it
+ * may span 16 times more (which also bounds how much one page can add to the dictionary);
+ * a page that may end up PLAIN (no dictionary, or the first page, which decides) is
+ * held to page_bytes. Bigger pages give ZSTD more to work with. */
+static size_t page_budget(const pqw_t *w, int dict)
+{
+    return dict ? w->o.page_bytes * 16 : w->o.page_bytes;
+}
+
 /* Levels and value indexes for rows perm[r..rend) of a nested leaf into w->rep/def/vidx,
  * stopping at page limits (after at least one row). *nlev / *nval are the counts, *next
  * the first row not taken. */
-static int page_levels(pqw_t *w, const struct leaf *L, const uint32_t *perm, size_t r,
+static int page_levels(pqw_t *w, const struct leaf *L, int dict, const uint32_t *perm, size_t r,
                        size_t rend, size_t *nlev, size_t *nval, size_t *next, uint64_t *nulls)
 {
     const colbuf_range_t *top = L->top->v;
@@ -1065,9 +1089,10 @@ static int page_levels(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
     size_t nl = 0, nv = 0, bytes = 0;
     size_t vbytes = L->kind == CB_STR ? 0 : (phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8);
     const slice_t *sv = L->kind == CB_STR ? L->col->v : NULL;
+    size_t budget = page_budget(w, dict);
     int rc;
     for (; r < rend; r++) {
-        if (nl && (nl >= PQW_PAGE_LEVELS || bytes >= w->o.page_bytes))
+        if (nl && (nl >= PQW_PAGE_LEVELS || bytes >= budget))
             break;
         colbuf_range_t tr = top[perm[r]];
         size_t need = 1;
@@ -1118,64 +1143,64 @@ static int page_levels(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
 }
 
 /* Rows of a top-level leaf for one page. */
-static size_t page_rows_scalar(const pqw_t *w, const struct leaf *L, const uint32_t *perm,
-                               size_t r, size_t rend)
+static size_t page_rows_scalar(const pqw_t *w, const struct leaf *L, int dict,
+                               const uint32_t *perm, size_t r, size_t rend)
 {
     size_t n = rend - r;
     if (n > PQW_PAGE_LEVELS)
         n = PQW_PAGE_LEVELS;
+    size_t budget = page_budget(w, dict);
     if (L->kind == CB_STR) {
         const slice_t *sv = L->col->v;
         size_t bytes = 0, k = 0;
-        while (k < n && (k == 0 || bytes < w->o.page_bytes))
+        while (k < n && (k == 0 || bytes < budget))
             bytes += sv[perm[r + k++]].len + 4;
         return k;
     }
     size_t per = phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8;
-    size_t m = w->o.page_bytes / per;
+    size_t m = budget / per;
     return n < m ? n : (m ? m : 1);
 }
 
-/* PLAIN text of string-like values vi[0..n) into the page. */
-static int plain_strings(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n)
+/* DELTA_LENGTH_BYTE_ARRAY of string-like values vi[0..n) into the page (lengths
+ * DELTA_BINARY_PACKED, then the bytes back to back: the lengths of ids and most strings
+ * cost next to nothing, unlike PLAIN's 4 bytes per value), with their statistics. */
+static int dlba_strings(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n)
 {
     const struct leaf *L = ch->L;
     char tmp[40];
-    int rc = 0;
+    int rc = u64_reserve(w, n ? n : 1);
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t tl;
+        (void)value_text(L->kind, L->col, vi[k], tmp, &tl);
+        w->u64[k] = tl;
+        stats_str(&ch->st, L->kind, L->col, vi[k]);
+    }
+    if ((rc = dbp_encode(&w->page, w->u64, n, 1)))
+        return rc;
     for (size_t k = 0; k < n && !rc; k++) {
         uint32_t tl;
         const uint8_t *txt = value_text(L->kind, L->col, vi[k], tmp, &tl);
-        uint8_t l4[4] = {(uint8_t)tl, (uint8_t)(tl >> 8), (uint8_t)(tl >> 16),
-                         (uint8_t)(tl >> 24)};
-        rc = buf_append(&w->page, l4, 4);
-        if (!rc)
-            rc = buf_append(&w->page, txt, tl);
-        stats_str(&ch->st, L->kind, L->col, vi[k]);
+        rc = buf_append(&w->page, txt, tl);
     }
     return rc;
 }
 
-/* Fixed-width values vi[0..n) into the page (and the statistics). */
-static int fixed_values(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n)
+/* Statistics of fixed-width values vi[0..n); integers and booleans are also gathered
+ * into w->u64 (as 64-bit) for the encoders. */
+static int fixed_gather(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n)
 {
     const struct leaf *L = ch->L;
     struct stats *st = &ch->st;
     int rc;
-    if (n == 0) {
-        /* no values (only empty lists): a DELTA page still starts with its header */
-        if (L->kind == CB_F64 || L->kind == CB_BOOL || w->o.plain_ints)
-            return 0;
-        return dbp_encode(&w->page, NULL, 0, 0);
-    }
-    switch (L->kind) {
-    case CB_F64: {
+    if (n == 0)
+        return 0;
+    if (L->kind == CB_F64) {
         const double *v = L->col->v;
-        if ((rc = buf_reserve(&w->page, n * 8)))
-            return rc;
-        uint8_t *o = w->page.data + w->page.len;
         for (size_t k = 0; k < n; k++) {
             double x = v[vi[k]];
-            memcpy(o + 8 * k, &x, 8);
             if (isnan(x))
                 continue;
             if (!st->has) {
@@ -1187,37 +1212,11 @@ static int fixed_values(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n
                 st->dmax = x;
             }
         }
-        w->page.len += n * 8;
-        ch->encs |= 1u << ENC_PLAIN;
         return 0;
     }
-    case CB_BOOL: {
-        const uint8_t *v = L->col->v;
-        if ((rc = u64_reserve(w, n)))
-            return rc;
-        for (size_t k = 0; k < n; k++) {
-            uint64_t x = v[vi[k]] != 0;
-            w->u64[k] = x;
-            if (!st->has) {
-                st->has = 1;
-                st->umin = st->umax = x;
-            } else {
-                st->umin &= x;
-                st->umax |= x;
-            }
-        }
-        ch->encs |= 1u << ENC_PLAIN;
-        return bitpack(&w->page, w->u64, n, 1);
-    }
-    default:
-        break;
-    }
-    /* integers: gather as 64-bit, track min/max in the logical type's order */
     if ((rc = u64_reserve(w, n)))
         return rc;
     uint64_t *u = w->u64;
-    int sgn = L->kind == CB_TS || L->kind == CB_I64 || L->kind == CB_I32;
-    int w32 = phys_type(L->kind) == PT_INT32;
     switch (L->kind) {
     case CB_TS:
     case CB_I64:
@@ -1239,15 +1238,17 @@ static int fixed_values(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n
             u[k] = v[vi[k]];
         break;
     }
-    case CB_U8: {
+    case CB_U8:
+    case CB_BOOL: {
         const uint8_t *v = L->col->v;
         for (size_t k = 0; k < n; k++)
-            u[k] = v[vi[k]];
+            u[k] = L->kind == CB_BOOL ? v[vi[k]] != 0 : v[vi[k]];
         break;
     }
     default:
         return ORASI_EINTERNAL;
     }
+    int sgn = L->kind == CB_TS || L->kind == CB_I64 || L->kind == CB_I32;
     if (sgn) {
         int64_t mn = st->has ? st->imin : (int64_t)u[0], mx = st->has ? st->imax : (int64_t)u[0];
         for (size_t k = 0; k < n; k++) {
@@ -1267,18 +1268,53 @@ static int fixed_values(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n
         st->umax = mx;
     }
     st->has = 1;
-    if (!w->o.plain_ints) {
-        ch->encs |= 1u << ENC_DELTA_BINARY_PACKED;
-        return dbp_encode(&w->page, u, n, w32);
+    return 0;
+}
+
+/* The encoding of a fixed-width leaf when not dictionary-encoded. */
+static int fixed_enc(const pqw_t *w, uint8_t kind)
+{
+    if (kind == CB_F64)
+        return ENC_BYTE_STREAM_SPLIT;
+    if (kind == CB_BOOL || w->o.plain_ints)
+        return ENC_PLAIN;
+    return ENC_DELTA_BINARY_PACKED;
+}
+
+/* Fixed-width values vi[0..n) (gathered by fixed_gather) appended to b in fixed_enc's
+ * encoding: doubles BYTE_STREAM_SPLIT (byte k of every value together: exponents and
+ * high mantissa bytes compress), booleans bit-packed, integers DELTA_BINARY_PACKED or
+ * PLAIN. A DELTA page without values still has its header. */
+static int fixed_encode(pqw_t *w, const struct leaf *L, const uint32_t *vi, size_t n, buf_t *b)
+{
+    int rc;
+    int enc = fixed_enc(w, L->kind);
+    int w32 = phys_type(L->kind) == PT_INT32;
+    if (enc == ENC_DELTA_BINARY_PACKED)
+        return dbp_encode(b, w->u64, n, w32);
+    if (L->kind == CB_BOOL)
+        return bitpack(b, w->u64, n, 1);
+    if (L->kind == CB_F64) {
+        const double *v = L->col->v;
+        if ((rc = buf_reserve(b, n * 8)))
+            return rc;
+        uint8_t *o = b->data + b->len;
+        for (size_t k = 0; k < n; k++) {
+            uint8_t x[8];
+            memcpy(x, &v[vi[k]], 8);
+            for (int j = 0; j < 8; j++)
+                o[(size_t)j * n + k] = x[j];
+        }
+        b->len += n * 8;
+        return 0;
     }
-    ch->encs |= 1u << ENC_PLAIN;
     size_t width = w32 ? 4 : 8;
-    if ((rc = buf_reserve(&w->page, n * width)))
+    if ((rc = buf_reserve(b, n * width)))
         return rc;
-    uint8_t *o = w->page.data + w->page.len;
+    uint8_t *o = b->data + b->len;
     for (size_t k = 0; k < n; k++)
-        memcpy(o + k * width, &u[k], width); /* little-endian host */
-    w->page.len += n * width;
+        memcpy(o + k * width, &w->u64[k], width); /* little-endian host */
+    b->len += n * width;
     return 0;
 }
 
@@ -1354,7 +1390,7 @@ static int page_levels_block(pqw_t *w, const uint32_t *lv, size_t n, unsigned bw
 static int page_write(pqw_t *w, struct chunk *ch, size_t nlev, const uint32_t *vi, size_t nval)
 {
     const struct leaf *L = ch->L;
-    int rc;
+    int str = is_stringish(L->kind), rc;
     buf_clear(&w->page);
     if (ch->max_level) {
         unsigned bw = bits_for((uint64_t)ch->max_level);
@@ -1366,36 +1402,35 @@ static int page_write(pqw_t *w, struct chunk *ch, size_t nlev, const uint32_t *v
         nlev = nval;
     }
     ch->num_values += nlev;
-    if (!is_stringish(L->kind)) {
-        if ((rc = fixed_values(w, ch, vi, nval)))
-            return rc;
-        int enc = (L->kind == CB_F64 || L->kind == CB_BOOL || w->o.plain_ints)
-                      ? ENC_PLAIN
-                      : ENC_DELTA_BINARY_PACKED;
-        return page_finish(w, ch, PAGE_DATA, nlev, enc, NULL);
-    }
+    if (!str && (rc = fixed_gather(w, ch, vi, nval)))
+        return rc;
     if (ch->use_dict) {
-        size_t plain = 0;
+        size_t est = 0; /* this page's size without the dictionary (first page only) */
         for (size_t k = 0; k < nval; k++) {
             if ((rc = dict_lookup(w, L->kind, L->col, vi[k], &w->idx[k])))
                 return rc;
-            if (!ch->dict_tried) {
+            if (!ch->dict_tried && str) {
                 const uint8_t *kp;
                 uint32_t kl;
                 value_key(L->kind, L->col, vi[k], &kp, &kl);
-                plain += 4 + (L->kind == CB_STR    ? kl
-                              : L->kind == CB_SPANKIND || L->kind == CB_STATUS ? 8
-                                                                                : 2 * kl);
+                est += L->kind == CB_STR ? kl : L->kind == CB_SPANKIND || L->kind == CB_STATUS ? 6 : 2 * kl;
             }
         }
         unsigned bw = bits_for(w->nents ? w->nents - 1 : 0);
         if (bw == 0)
             bw = 1;
         if (!ch->dict_tried) {
-            /* parquet-mr's rule: keep the dictionary only if dictionary + indices beat
-             * PLAIN on the first page; unique values (span ids) go PLAIN at once. */
+            /* parquet-mr's rule: keep the dictionary only if dictionary + indices beat the
+             * other encoding on the first page, so unique values (span ids, random
+             * timestamps) skip it at once. */
             ch->dict_tried = 1;
-            if (nval && w->dict.len + (nval * bw) / 8 >= plain) {
+            if (!str) {
+                buf_clear(&w->lev);
+                if ((rc = fixed_encode(w, L, vi, nval, &w->lev)))
+                    return rc;
+                est = w->lev.len;
+            }
+            if (nval && w->dict.len + (nval * bw + 7) / 8 >= est) {
                 dict_reset(w);
                 ch->use_dict = 0;
             }
@@ -1410,14 +1445,22 @@ static int page_write(pqw_t *w, struct chunk *ch, size_t nlev, const uint32_t *v
             if ((rc = page_finish(w, ch, PAGE_DATA, nlev, ENC_RLE_DICTIONARY, &w->pages)))
                 return rc;
             if (w->dict.len > w->o.dict_bytes)
-                ch->use_dict = 0; /* remaining pages PLAIN, the dictionary stays */
+                ch->use_dict = 0; /* remaining pages without, the dictionary stays */
             return 0;
         }
     }
-    if ((rc = plain_strings(w, ch, vi, nval)))
+    int enc;
+    if (str) {
+        rc = dlba_strings(w, ch, vi, nval);
+        enc = ENC_DELTA_LENGTH_BYTE_ARRAY;
+    } else {
+        rc = fixed_encode(w, L, vi, nval, &w->page);
+        enc = fixed_enc(w, L->kind);
+    }
+    if (rc)
         return rc;
-    ch->encs |= 1u << ENC_PLAIN;
-    return page_finish(w, ch, PAGE_DATA, nlev, ENC_PLAIN, ch->had_dict ? &w->pages : NULL);
+    ch->encs |= 1u << enc;
+    return page_finish(w, ch, PAGE_DATA, nlev, enc, ch->had_dict ? &w->pages : NULL);
 }
 
 /* ---- statistics --------------------------------------------------------------------------- */
@@ -1521,7 +1564,12 @@ static void stats_write(tw_t *t, const struct chunk *ch)
 
 /* ---- column chunks and row groups --------------------------------------------------------- */
 
-static const int enc_order[] = {ENC_PLAIN, ENC_RLE, ENC_DELTA_BINARY_PACKED, ENC_RLE_DICTIONARY};
+static const int enc_order[] = {ENC_PLAIN,
+                                ENC_RLE,
+                                ENC_DELTA_BINARY_PACKED,
+                                ENC_DELTA_LENGTH_BYTE_ARRAY,
+                                ENC_RLE_DICTIONARY,
+                                ENC_BYTE_STREAM_SPLIT};
 
 /* Write the chunk of leaf L for rows perm[r0..r1) and its ColumnChunk struct into w->rg. */
 static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, size_t r0, size_t r1,
@@ -1532,7 +1580,7 @@ static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
     memset(&ch, 0, sizeof(ch));
     ch.L = L;
     ch.max_level = L->shape;
-    ch.use_dict = is_stringish(L->kind);
+    ch.use_dict = L->kind != CB_BOOL;
     if (ch.use_dict) {
         dict_reset(w);
         if (!w->nslots && (rc = dict_rehash(w, 1u << 12)))
@@ -1544,13 +1592,14 @@ static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
         size_t next, nlev = 0, nval;
         const uint32_t *vi;
         if (L->shape == SHAPE_SCALAR) {
-            nval = page_rows_scalar(w, L, perm, r, r1);
+            nval = page_rows_scalar(w, L, ch.use_dict && ch.dict_tried, perm, r, r1);
             vi = perm + r;
             next = r + nval;
             if ((rc = levels_reserve(w, nval)))
                 return rc;
         } else {
-            if ((rc = page_levels(w, L, perm, r, r1, &nlev, &nval, &next, &ch.st.nulls)))
+            if ((rc = page_levels(w, L, ch.use_dict && ch.dict_tried, perm, r, r1, &nlev, &nval, &next,
+                                  &ch.st.nulls)))
                 return rc;
             vi = w->vidx;
         }
@@ -1567,8 +1616,9 @@ static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
     if (ch.had_dict) {
         /* statistics over the distinct values, then the dictionary page, then the data
          * pages gathered behind it */
-        for (size_t i = 0; i < w->nents; i++)
-            stats_str(&ch.st, L->kind, L->col, w->ents[i].vi);
+        if (is_stringish(L->kind))
+            for (size_t i = 0; i < w->nents; i++)
+                stats_str(&ch.st, L->kind, L->col, w->ents[i].vi);
         dict_off = out_pos(w);
         buf_t tmp = w->page;
         w->page = w->dict; /* compress the dictionary values as a page body */

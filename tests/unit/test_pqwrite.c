@@ -341,48 +341,38 @@ static void compare_files(struct env *e, const colbuf_table_t *t, const char *a,
 }
 
 /* Per row group of the native file: min/max statistics of `col` equal DuckDB's own
- * min()/max() over that row group's rows (exact), or bound them (strings cut to 64 B). */
+ * min()/max() over that row group's rows (exact), or bound them (strings cut to 64 B).
+ * One query for all row groups: a row's group comes from file_row_number and the
+ * groups' row counts. */
 static void check_stats(struct env *e, const char *a, const char *col, int exact)
 {
-    int64_t groups = qint(&e->d, "SELECT count(DISTINCT row_group_id) FROM parquet_metadata('%s')", a);
-    int64_t checked = 0;
-    for (int64_t g = 0; g < groups; g++) {
-        const char *op_min = exact ? "=" : ">=", *op_max = exact ? "=" : "<=";
-        /* rows of group g: the row groups' num_rows in order */
-        int64_t first = qint(&e->d,
-                             "SELECT coalesce(sum(n), 0) FROM (SELECT DISTINCT row_group_id, "
-                             "row_group_num_rows n FROM parquet_metadata('%s')) WHERE row_group_id < %lld",
-                             a, (long long)g);
-        int64_t n = qint(&e->d,
-                         "SELECT first(row_group_num_rows) FROM parquet_metadata('%s') WHERE row_group_id = %lld",
-                         a, (long long)g);
-        int64_t ok = qint(&e->d,
-                          "WITH s AS (SELECT stats_min_value mn, stats_max_value mx FROM parquet_metadata('%s') "
-                          "WHERE row_group_id = %lld AND path_in_schema = '%s'), "
-                          "v AS (SELECT min(\"%s\")::VARCHAR mn, max(\"%s\")::VARCHAR mx, "
-                          "min(\"%s\") tmn, max(\"%s\") tmx FROM read_parquet('%s', file_row_number=true) "
-                          "WHERE file_row_number >= %lld AND file_row_number < %lld) "
-                          "SELECT CASE WHEN %d THEN (s.mn = v.mn AND s.mx = v.mx)::INT "
-                          "ELSE (v.tmn::VARCHAR %s s.mn AND v.tmx::VARCHAR %s s.mx)::INT END FROM s, v",
-                          a, (long long)g, col, col, col, col, col, a, (long long)first,
-                          (long long)(first + n), exact, op_min, op_max);
-        if (!ok) {
-            char q[2048];
-            snprintf(q, sizeof(q),
-                     "SELECT stats_min_value, stats_max_value FROM parquet_metadata('%s') WHERE "
-                     "row_group_id = %lld AND path_in_schema = '%s'", a, (long long)g, col);
-            duckdb_result r;
-            tl_query(&e->d, q, &r);
-            char mn[256], mx[256];
-            tl_cell(&r, 0, 0, mn, sizeof(mn));
-            tl_cell(&r, 1, 0, mx, sizeof(mx));
-            duckdb_destroy_result(&r);
-            fprintf(stderr, "stats of %s in row group %lld: [%s, %s] wrong\n", col, (long long)g, mn, mx);
-        }
-        assert_int_equal(ok, 1);
-        checked++;
-    }
-    assert_true(checked >= 1);
+    char q[8192];
+    snprintf(q, sizeof(q),
+             "WITH g AS (SELECT DISTINCT row_group_id id, row_group_num_rows n FROM parquet_metadata('%s')), "
+             "b AS (SELECT id, sum(n) OVER (ORDER BY id) - n AS lo, n FROM g), "
+             "s AS (SELECT row_group_id id, stats_min_value mn, stats_max_value mx FROM "
+             "  parquet_metadata('%s') WHERE path_in_schema = '%s'), "
+             "v AS (SELECT b.id, min(\"%s\")::VARCHAR mn, max(\"%s\")::VARCHAR mx FROM "
+             "  read_parquet('%s', file_row_number=true) r JOIN b ON r.file_row_number >= b.lo "
+             "  AND r.file_row_number < b.lo + b.n GROUP BY b.id) "
+             "SELECT count(*), count(*) FILTER (WHERE %s), "
+             "  coalesce(string_agg(CASE WHEN NOT (%s) THEN s.id || ': [' || s.mn || ', ' || s.mx || "
+             "  '] vs [' || v.mn || ', ' || v.mx || ']' END, '; '), '') "
+             "FROM s JOIN v USING (id)",
+             a, a, col, col, col, a,
+             exact ? "s.mn = v.mn AND s.mx = v.mx" : "v.mn >= s.mn AND v.mx <= s.mx",
+             exact ? "s.mn = v.mn AND s.mx = v.mx" : "v.mn >= s.mn AND v.mx <= s.mx");
+    duckdb_result r;
+    tl_query(&e->d, q, &r);
+    int64_t groups = duckdb_value_int64(&r, 0, 0), ok = duckdb_value_int64(&r, 1, 0);
+    char bad[1024];
+    tl_cell(&r, 2, 0, bad, sizeof(bad));
+    duckdb_destroy_result(&r);
+    if (ok != groups)
+        fprintf(stderr, "stats of %s wrong in row groups %s\n", col, bad);
+    assert_true(groups >= 1);
+    assert_int_equal(ok, groups);
+    assert_int_equal(groups, qint(&e->d, "SELECT count(DISTINCT row_group_id) FROM parquet_metadata('%s')", a));
 }
 
 /* TraceId = x on the native file gives exactly the rows with that id (counted in C). */
