@@ -18,20 +18,27 @@
  * PageHeader (Thrift compact) followed by the page body compressed with ZSTD (one frame
  * per page; codec ZSTD in ColumnMetaData):
  *
- *   DICTIONARY_PAGE  body: the distinct values, PLAIN (u32 LE length + bytes each);
- *                    encoding PLAIN. Present when the chunk's first page was worth
- *                    dictionary-encoding (dictionary + indices smaller than PLAIN).
+ *   DICTIONARY_PAGE  body: the distinct values, PLAIN (BYTE_ARRAY: u32 LE length + bytes;
+ *                    INT32/INT64/DOUBLE: 4/8 bytes LE); encoding PLAIN. Present when the
+ *                    chunk's first page was smaller dictionary-encoded (dictionary +
+ *                    indices) than in the leaf's other encoding (below). Booleans never.
  *   DATA_PAGE (v1)   body: [repetition levels][definition levels][values]; each level
- *                    block is u32 LE byte length + RLE/bit-packed hybrid, present only
- *                    when the leaf's max level is > 0. Values:
- *                      RLE_DICTIONARY       u8 bit width + hybrid-encoded indices
- *                      PLAIN                BYTE_ARRAY (u32 len + bytes), DOUBLE (8 B LE),
- *                                           BOOLEAN (bits, LSB first)
- *                      DELTA_BINARY_PACKED  INT32/INT64: blocks of 128 values, 4
- *                                           miniblocks of 32
- *                    Pages start at row boundaries (repetition level 0) and hold up to
- *                    `page_bytes` of values. Once the dictionary passes `dict_bytes`,
- *                    the remaining pages of the chunk are PLAIN (the parquet-mr fallback).
+ *                    block is u32 LE byte length + RLE/bit-packed hybrid (bit width of the
+ *                    max level), present only when the leaf's max level is > 0. Values:
+ *                      RLE_DICTIONARY           u8 bit width (>= 1) + hybrid-encoded indices
+ *                      DELTA_LENGTH_BYTE_ARRAY  strings without a dictionary: lengths
+ *                                               DELTA_BINARY_PACKED, then the bytes
+ *                      DELTA_BINARY_PACKED      INT32/INT64 without a dictionary: blocks of
+ *                                               128 values, 4 miniblocks of 32, deltas
+ *                                               wrapping in the physical width
+ *                      BYTE_STREAM_SPLIT        DOUBLE without a dictionary
+ *                      PLAIN                    BOOLEAN (bits, LSB first); INT32/INT64 when
+ *                                               the plain_ints option is set
+ *                    Pages start at row boundaries (repetition level 0). A page holds at
+ *                    most 2^20 level entries and about `page_bytes` of raw values, 16
+ *                    times that while it is dictionary-encoded (it holds only indices).
+ *                    Once the dictionary passes `dict_bytes`, the remaining pages of the
+ *                    chunk use the other encoding (parquet-mr's fallback).
  *
  * Schema (one root "schema", then each lake column in colbuf schema order):
  *

@@ -4,10 +4,11 @@
  * pqw_write() encodes one colbuf table, rows in the order of a permutation (colbuf_sort),
  * as one Parquet file: the same column names, logical types and values DuckDB's
  * `COPY ... (FORMAT parquet)` of that table gives (parquet.c), read back identically by
- * DuckDB and hyparquet. Strings (also hex ids, span kind / status names, map keys and
- * values) are dictionary encoded with a fallback to PLAIN, integers and timestamps
- * DELTA_BINARY_PACKED, doubles PLAIN, every page ZSTD-compressed; every leaf column chunk
- * carries min/max statistics. The file layout is specified at the top of pqwrite.c.
+ * DuckDB and hyparquet. Every column chunk is dictionary encoded when that is smaller,
+ * otherwise strings (also hex ids, span kind / status names, map keys and values) are
+ * DELTA_LENGTH_BYTE_ARRAY, integers and timestamps DELTA_BINARY_PACKED, doubles
+ * BYTE_STREAM_SPLIT; every page is ZSTD-compressed and every leaf column chunk carries
+ * min/max statistics. The file layout is specified at the top of pqwrite.c.
  *
  * A writer holds reusable scratch memory (page buffers, a dictionary hash table, one
  * ZSTD context) and is used by one thread at a time. It never fsyncs or renames: the
