@@ -399,6 +399,39 @@ static void check_traceid_filter(struct env *e, const colbuf_table_t *t, const c
                                  "'0000000000000000000000000000000g'", a), 0);
 }
 
+/* hyparquet (tests/e2e/node_modules, an independent reader in JavaScript) reads both
+ * files to the same values, row by row. Skipped (returns 0) when node or the module is
+ * not installed; 1 when compared and equal. */
+static const char hyp_script[] =
+    "const m = process.env.HYP_DIR;"
+    "const { parquetReadObjects, asyncBufferFromFile } = await import(m + '/hyparquet/src/node.js');"
+    "const { compressors } = await import(m + '/hyparquet-compressors/src/index.js');"
+    "const ser = (v) => JSON.stringify(v, (k, x) => typeof x === 'bigint' ? 'n' + x :"
+    "  typeof x === 'number' && !Number.isFinite(x) ? String(x) : Object.is(x, -0) ? '-0' : x);"
+    "const rd = async (f) => parquetReadObjects({ file: await asyncBufferFromFile(f), compressors });"
+    "const a = await rd(process.argv[1]), b = await rd(process.argv[2]);"
+    "if (a.length !== b.length) { console.error('rows', a.length, b.length); process.exit(1) }"
+    "for (let i = 0; i < a.length; i++) if (ser(a[i]) !== ser(b[i])) {"
+    "  console.error('row', i, ser(a[i]).slice(0, 400), ser(b[i]).slice(0, 400)); process.exit(1) }"
+    "process.exit(0);";
+
+static int hyparquet_compare(const char *a, const char *b)
+{
+    const char *src = getenv("ORASI_SRC");
+    char dir[1024], cmd[4096];
+    snprintf(dir, sizeof(dir), "%s/tests/e2e/node_modules", src ? src : ".");
+    char probe[1200];
+    snprintf(probe, sizeof(probe), "%s/hyparquet/src/index.js", dir);
+    if (access(probe, R_OK) != 0 || system("node --version >/dev/null 2>&1") != 0)
+        return 0;
+    setenv("HYP_DIR", dir, 1);
+    snprintf(cmd, sizeof(cmd), "node --input-type=module -e \"$PQW_HYP_SCRIPT\" '%s' '%s'", a, b);
+    setenv("PQW_HYP_SCRIPT", hyp_script, 1);
+    int rc = system(cmd);
+    assert_int_equal(rc, 0);
+    return 1;
+}
+
 static const pqw_options_t small_opts = {
     .row_group_rows = 1000, .page_bytes = 4096, .dict_bytes = 2048, .zstd_level = 3};
 
@@ -411,6 +444,8 @@ static void run_signal(void **state, int sig, size_t rows, const pqw_options_t *
     colbuf_table_t *t = random_table(sig, rows, 1700000000000000000ll);
     write_both(e, t, po, a, b);
     compare_files(e, t, a, b);
+    if (!hyparquet_compare(a, b))
+        fprintf(stderr, "(hyparquet not installed: independent read skipped)\n");
     const colbuf_schema_t *s = t->schema;
     if (rows) {
         /* every top-level column's statistics; strings may be cut to 64 bytes */
@@ -507,6 +542,7 @@ static void test_flattened_traces(void **state)
     snprintf(b, sizeof(b), "%s/flat-duckdb.parquet", e->dir);
     write_both(e, t, &small_opts, a, b);
     compare_files(e, t, a, b);
+    hyparquet_compare(a, b);
     check_stats(e, a, "Timestamp", 1);
     check_stats(e, a, "TraceId", 1);
     check_stats(e, a, "ServiceName", 1);
