@@ -6,7 +6,8 @@
  * values, absent ids, unknown enum values, extreme integers, NaN and -0.0) are written
  * by both writers; DuckDB then reads both files back and must see the same column types,
  * the same rows in the same order, correct min/max statistics per row group, and a
- * TraceId filter on the native file must return the right rows. Small pages, a small
+ * TraceId filter on the native file must return the right rows; hyparquet (an
+ * independent JavaScript reader, when installed) must read both to the same values. Small pages, a small
  * dictionary cap and small row groups make every path run: several row groups, several
  * pages per chunk, dictionary kept, dropped on the first page, and dropped mid-chunk.
  */
