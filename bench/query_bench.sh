@@ -63,6 +63,8 @@ for n in "${SIZES[@]}"; do
   "$ORASI_BIN" bench-query --data-dir "$d/data" --trace-ids "$d/ids.txt" \
     --generate-spans "$n" --hours "$hours" --files-per-hour "$FPH" >"$d/gen.json"
   echo "query_bench: $(cat "$d/gen.json")" >&2
+  # the kernel's writeback of the lake just written must not run during the queries
+  sync
   echo "query_bench: running the queries on $n spans ($REPS repetitions each)" >&2
   "$ORASI_BIN" bench-query --data-dir "$d/data" --trace-ids "$d/ids.txt" --reps "$REPS" \
     >"$d/results.jsonl"
