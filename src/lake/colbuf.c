@@ -229,10 +229,106 @@ static uint8_t kind_width(uint8_t k)
     return 0;
 }
 
+/* ---- interning (colbuf_put_istr) ---------------------------------------------------------
+ *
+ * One open-addressing table per STR column: slots hold a string's hash (0 = empty) and
+ * its slice in the heap. It is bounded (INTERN_MAX_SLOTS, at most half full) and switches
+ * itself off for the rest of the table's life when fewer than half of the first
+ * INTERN_DECIDE lookups hit: a column of unique ids then costs one hash per value for a
+ * while, not forever. */
+#define INTERN_MIN_SLOTS 256u
+#define INTERN_MAX_SLOTS 16384u
+#define INTERN_DECIDE 4096u
+
+struct colbuf_intern {
+    uint32_t *hash;
+    slice_t *s;
+    size_t nslots, used;
+    uint64_t lookups, hits;
+    int off;
+};
+
+static uint32_t intern_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+    }
+    uint32_t r = (uint32_t)(h ^ (h >> 32));
+    return r ? r : 1;
+}
+
+static void intern_free(struct colbuf_intern *in)
+{
+    if (!in)
+        return;
+    orasi_free(in->hash);
+    orasi_free(in->s);
+    orasi_free(in);
+}
+
+/* Put (h, s) in a free slot; the caller guarantees there is one. */
+static void intern_insert(struct colbuf_intern *in, uint32_t h, slice_t s)
+{
+    size_t mask = in->nslots - 1, i = h & mask;
+    while (in->hash[i])
+        i = (i + 1) & mask;
+    in->hash[i] = h;
+    in->s[i] = s;
+    in->used++;
+}
+
+static int intern_resize(struct colbuf_intern *in, size_t nslots)
+{
+    uint32_t *oh = in->hash;
+    slice_t *os = in->s;
+    size_t on = in->nslots;
+    uint32_t *nh = orasi_calloc(nslots, sizeof(*nh));
+    slice_t *ns = orasi_malloc(nslots * sizeof(*ns));
+    if (!nh || !ns) {
+        orasi_free(nh);
+        orasi_free(ns);
+        return ORASI_ENOMEM;
+    }
+    in->hash = nh;
+    in->s = ns;
+    in->nslots = nslots;
+    in->used = 0;
+    for (size_t i = 0; i < on; i++)
+        if (oh[i])
+            intern_insert(in, oh[i], os[i]);
+    orasi_free(oh);
+    orasi_free(os);
+    return 0;
+}
+
+static void intern_reset(struct colbuf_intern *in)
+{
+    if (!in)
+        return;
+    if (in->hash)
+        memset(in->hash, 0, in->nslots * sizeof(*in->hash));
+    in->used = 0;
+    in->lookups = in->hits = 0;
+    in->off = 0;
+}
+
 static void col_free(colbuf_col_t *c)
 {
     if (!c)
         return;
+    intern_free(c->intern);
     orasi_free(c->v);
     col_free(c->child);
     col_free(c->child2);
@@ -306,20 +402,91 @@ void colbuf_table_destroy(colbuf_table_t *t)
         for (size_t i = 0; i < t->schema->ncols; i++)
             col_free(&t->cols[i]);
     orasi_free(t->cols);
+    for (int k = 0; k < 2; k++) {
+        struct colbuf_block *b = k ? t->spare : t->blocks;
+        while (b) {
+            struct colbuf_block *next = b->next;
+            orasi_free(b);
+            b = next;
+        }
+    }
+    orasi_free(t);
+}
+
+static void col_reset(colbuf_col_t *c)
+{
+    if (!c)
+        return;
+    c->n = 0;
+    c->acct = 0;
+    intern_reset(c->intern);
+    col_reset(c->child);
+    col_reset(c->child2);
+}
+
+void colbuf_table_reset(colbuf_table_t *t)
+{
+    for (size_t i = 0; i < t->schema->ncols; i++)
+        col_reset(&t->cols[i]);
+    /* standard blocks become spares; a big string's private block is freed */
     struct colbuf_block *b = t->blocks;
     while (b) {
         struct colbuf_block *next = b->next;
-        orasi_free(b);
+        if (b->size == COLBUF_HEAP_BLOCK) {
+            b->next = t->spare;
+            t->spare = b;
+        } else {
+            orasi_free(b);
+        }
         b = next;
     }
-    orasi_free(t);
+    t->blocks = NULL;
+    t->block_used = 0;
+    t->rows = 0;
+    t->heap_bytes = 0;
+    t->array_bytes = 0;
+    t->min_ts = INT64_MAX;
+    t->max_ts = INT64_MIN;
+}
+
+static size_t col_capacity(const colbuf_col_t *c)
+{
+    if (!c)
+        return 0;
+    size_t n = c->cap * c->width + col_capacity(c->child) + col_capacity(c->child2);
+    if (c->intern)
+        n += c->intern->nslots * (sizeof(uint32_t) + sizeof(slice_t));
+    return n;
+}
+
+size_t colbuf_table_capacity(const colbuf_table_t *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->schema->ncols; i++)
+        n += col_capacity(&t->cols[i]);
+    for (int k = 0; k < 2; k++)
+        for (const struct colbuf_block *b = k ? t->spare : t->blocks; b; b = b->next)
+            n += b->size;
+    return n;
 }
 
 /* Make room for one more entry in c. Arrays double; the table's byte cap applies. */
 static int col_grow(colbuf_table_t *t, colbuf_col_t *c)
 {
-    if (c->n < c->cap)
+    if (c->n < c->acct)
         return 0;
+    if (c->acct < c->cap) {
+        /* a recycled array: count it again, doubling as if it were allocated now */
+        size_t na = c->acct ? c->acct * 2 : 256;
+        if (na > c->cap)
+            na = c->cap;
+        size_t add = (na - c->acct) * c->width;
+        if (colbuf_table_bytes(t) + add > t->max_bytes)
+            return ORASI_ETOOBIG;
+        t->array_bytes += add;
+        c->acct = na;
+        return 0;
+    }
     size_t ncap = c->cap ? c->cap * 2 : 256;
     if (c->kind == CB_STR || c->kind == CB_MAP || c->kind == CB_LIST || c->kind == CB_TRACEID ||
         c->kind == CB_SPANID) {
@@ -337,6 +504,7 @@ static int col_grow(colbuf_table_t *t, colbuf_col_t *c)
         return ORASI_ENOMEM;
     c->v = nv;
     c->cap = ncap;
+    c->acct = ncap;
     t->array_bytes += add;
     return 0;
 }
@@ -354,9 +522,15 @@ int colbuf_strdup(colbuf_table_t *t, const void *p, size_t len, slice_t *out)
         size_t size = len > COLBUF_HEAP_BLOCK / 4 ? len : COLBUF_HEAP_BLOCK;
         if (colbuf_table_bytes(t) + size > t->max_bytes)
             return ORASI_ETOOBIG;
-        struct colbuf_block *nb = orasi_malloc(sizeof(*nb) + size);
-        if (!nb)
-            return ORASI_ENOMEM;
+        struct colbuf_block *nb;
+        if (size == COLBUF_HEAP_BLOCK && t->spare) {
+            nb = t->spare; /* a recycled table's block: already paged in */
+            t->spare = nb->next;
+        } else {
+            nb = orasi_malloc(sizeof(*nb) + size);
+            if (!nb)
+                return ORASI_ENOMEM;
+        }
         nb->size = size;
         t->heap_bytes += size;
         if (size != COLBUF_HEAP_BLOCK && b) {
@@ -436,6 +610,49 @@ int colbuf_put_str(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len
     if (rc)
         return rc;
     ((slice_t *)c->v)[c->n++] = s;
+    return 0;
+}
+
+int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len)
+{
+    struct colbuf_intern *in = c->intern;
+    if (len == 0 || len > COLBUF_INTERN_MAX_LEN || c->kind != CB_STR || (in && in->off))
+        return colbuf_put_str(t, c, p, len);
+    if (!in) {
+        /* interning only saves work: without memory for it, copy */
+        in = orasi_calloc(1, sizeof(*in));
+        if (!in || intern_resize(in, INTERN_MIN_SLOTS)) {
+            intern_free(in);
+            return colbuf_put_str(t, c, p, len);
+        }
+        c->intern = in;
+    }
+    int rc = col_grow(t, c);
+    if (rc)
+        return rc;
+    if (!in->nslots && intern_resize(in, INTERN_MIN_SLOTS))
+        return colbuf_put_str(t, c, p, len);
+    uint32_t h = intern_hash(p, len);
+    size_t mask = in->nslots - 1;
+    in->lookups++;
+    for (size_t i = h & mask; in->hash[i]; i = (i + 1) & mask) {
+        if (in->hash[i] == h && in->s[i].len == len && memcmp(in->s[i].p, p, len) == 0) {
+            in->hits++;
+            ((slice_t *)c->v)[c->n++] = in->s[i];
+            return 0;
+        }
+    }
+    slice_t sl;
+    rc = colbuf_strdup(t, p, len, &sl);
+    if (rc)
+        return rc;
+    ((slice_t *)c->v)[c->n++] = sl;
+    if ((in->used + 1) * 2 > in->nslots && in->nslots < INTERN_MAX_SLOTS)
+        (void)intern_resize(in, in->nslots * 2); /* on failure the table just stays full */
+    if ((in->used + 1) * 2 <= in->nslots)
+        intern_insert(in, h, sl);
+    if (in->lookups >= INTERN_DECIDE && in->hits * 2 < in->lookups)
+        in->off = 1;
     return 0;
 }
 

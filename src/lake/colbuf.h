@@ -96,11 +96,14 @@ typedef struct colbuf_col {
     uint8_t kind;
     uint8_t width; /* bytes per entry in v */
     size_t n;      /* entries */
-    size_t cap;
+    size_t cap;    /* entries allocated in v */
+    size_t acct;   /* entries counted in the table's array_bytes (n <= acct <= cap): a
+                      recycled table keeps its arrays but counts them again as it refills */
     void *v;       /* typed array (see enum colbuf_kind); slice_t for CB_STR;
                       colbuf_range_t for CB_MAP / CB_LIST */
     struct colbuf_col *child;  /* LIST: elements; MAP: keys */
     struct colbuf_col *child2; /* MAP: values */
+    struct colbuf_intern *intern; /* CB_STR: equal short strings share heap bytes (owned) */
 } colbuf_col_t;
 
 /* Heap block list for string bytes. */
@@ -113,6 +116,7 @@ typedef struct colbuf_table {
     size_t heap_bytes;  /* bytes allocated for the string heap */
     size_t array_bytes; /* bytes allocated for column arrays */
     struct colbuf_block *blocks;
+    struct colbuf_block *spare; /* emptied heap blocks of a recycled table, reused first */
     size_t block_used;  /* bytes used in the current (first) block */
     size_t max_bytes;   /* cap on heap_bytes + array_bytes */
     int64_t min_ts, max_ts; /* partition-time range of the rows (INT64_MAX/INT64_MIN empty) */
@@ -122,6 +126,13 @@ typedef struct colbuf_table {
  * allocation failure. Caller owns it. */
 colbuf_table_t *colbuf_table_create(int sig, size_t max_bytes);
 void colbuf_table_destroy(colbuf_table_t *t);
+/* Empty a table for reuse by the same signal, keeping its memory: column arrays, heap
+ * blocks and intern tables stay allocated (and already paged in), so refilling it does
+ * not allocate, copy on growth or page-fault. heap_bytes/array_bytes restart from zero
+ * and grow as if the table were new (thresholds and caps see the same numbers). */
+void colbuf_table_reset(colbuf_table_t *t);
+/* Memory the table holds, used or not (for capping a pool of recycled tables). */
+size_t colbuf_table_capacity(const colbuf_table_t *t);
 /* Memory held by the table. */
 static inline size_t colbuf_table_bytes(const colbuf_table_t *t)
 {
@@ -143,6 +154,13 @@ int colbuf_put_u8(colbuf_table_t *t, colbuf_col_t *c, uint8_t v);    /* U8, BOOL
 int colbuf_put_f64(colbuf_table_t *t, colbuf_col_t *c, double v);
 /* STR: copies the bytes into the heap. */
 int colbuf_put_str(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len);
+/* STR: like colbuf_put_str, but a string of at most COLBUF_INTERN_MAX_LEN bytes equal to
+ * one put before into the same column of this table shares its bytes (same pointer).
+ * Worth it for low-cardinality columns (attribute keys, names, enum-like values): no
+ * copy, a smaller heap, and the Parquet writer sees equal values as equal pointers. A
+ * column whose strings turn out mostly distinct stops interning by itself. */
+#define COLBUF_INTERN_MAX_LEN 64
+int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len);
 /* STR: a slice already in this table's heap (shared, not copied). */
 int colbuf_put_ref(colbuf_table_t *t, colbuf_col_t *c, slice_t s);
 int colbuf_put_traceid(colbuf_table_t *t, colbuf_col_t *c, const otlp_trace_id_t *id);

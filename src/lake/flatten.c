@@ -231,9 +231,12 @@ int flatten_any_text(const otlp_any_t *v, buf_t *out)
 
 /* ---- appending helpers ------------------------------------------------------------------- */
 
+/* Strings of rows are interned per column (colbuf_put_istr): attribute keys, names and
+ * most attribute values repeat, and a column of mostly distinct values (a log Body, ids
+ * in attributes) turns interning off by itself. */
 static int put_slice(colbuf_table_t *t, colbuf_col_t *c, slice_t s)
 {
-    return colbuf_put_str(t, c, s.p, s.len);
+    return colbuf_put_istr(t, c, s.p, s.len);
 }
 
 /* Append the text form of v to the STR column c. */
@@ -245,7 +248,7 @@ static int put_any(flatten_t *f, colbuf_table_t *t, colbuf_col_t *c, const otlp_
     int rc = flatten_any_text(v, &f->scratch);
     if (rc)
         return rc;
-    return colbuf_put_str(t, c, f->scratch.data, f->scratch.len);
+    return colbuf_put_istr(t, c, f->scratch.data, f->scratch.len);
 }
 
 /* Append attributes as map entries to the children of MAP column m; the new range

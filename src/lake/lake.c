@@ -41,6 +41,7 @@
 #define NS_PER_S 1000000000ull
 #define NS_PER_HOUR (3600ull * NS_PER_S)
 #define LAKE_MAX_BUFFERS 4096 /* distinct (tenant, signal, hour) tables buffered at once */
+#define LAKE_SPARE_MAX 8 /* emptied tables kept for reuse */
 
 /* ---- options ------------------------------------------------------------------------------ */
 
@@ -163,6 +164,10 @@ struct lake {
     uint64_t oldest_mono;    /* first append into the active set (0 = empty) */
     uint64_t active_rows, active_bytes;
     struct lake_buf *pending; /* detached, being flushed */
+    /* emptied tables of published buffers, reused by new buffers of the same signal so a
+     * steady load neither allocates nor page-faults its buffers again (capped) */
+    colbuf_table_t *spare[LAKE_SPARE_MAX];
+    size_t nspare, spare_bytes;
     uint64_t pending_seq, pending_gen, pending_rows, pending_bytes;
     uint64_t applied_seq, hole_seq, published_seq;
     uint64_t open_seq; /* published seq found at open (immutable) */
@@ -350,6 +355,43 @@ static void bufs_destroy(struct lake_buf *b)
     }
 }
 
+/* Published buffers: keep their tables (emptied) for reuse while the pool has room —
+ * at most LAKE_SPARE_MAX tables holding a quarter of max_buffer_bytes — else free them. */
+static void bufs_recycle(lake_t *l, struct lake_buf *b)
+{
+    while (b) {
+        struct lake_buf *n = b->next;
+        colbuf_table_t *t = b->t;
+        colbuf_table_reset(t); /* outside the lock: it walks the columns */
+        size_t cap = colbuf_table_capacity(t);
+        pthread_mutex_lock(&l->mu);
+        if (!l->stop && l->nspare < LAKE_SPARE_MAX &&
+            l->spare_bytes + cap <= l->o.max_buffer_bytes / 4) {
+            l->spare[l->nspare++] = t;
+            l->spare_bytes += cap;
+            b->t = NULL;
+        }
+        pthread_mutex_unlock(&l->mu);
+        buf_destroy(b);
+        b = n;
+    }
+}
+
+/* A spare table of signal sig, or NULL. Under mu. */
+static colbuf_table_t *spare_take(lake_t *l, int sig)
+{
+    for (size_t i = l->nspare; i-- > 0;) {
+        colbuf_table_t *t = l->spare[i];
+        if (t->schema->sig != sig)
+            continue;
+        l->spare[i] = l->spare[--l->nspare];
+        size_t cap = colbuf_table_capacity(t);
+        l->spare_bytes = l->spare_bytes > cap ? l->spare_bytes - cap : 0;
+        return t;
+    }
+    return NULL;
+}
+
 /* ---- appending ------------------------------------------------------------------------------ */
 
 /* Remember b's state before the current append touches it. */
@@ -390,7 +432,9 @@ static colbuf_table_t *table_for(void *ctx, int sig, int64_t ts, int *err)
             return NULL;
         }
         b = orasi_calloc(1, sizeof(*b));
-        if (!b || !(b->t = colbuf_table_create(sig, l->o.max_buffer_bytes))) {
+        if (b)
+            b->t = spare_take(l, sig);
+        if (!b || (!b->t && !(b->t = colbuf_table_create(sig, l->o.max_buffer_bytes)))) {
             orasi_free(b);
             *err = ORASI_ENOMEM;
             return NULL;
@@ -730,7 +774,7 @@ static int flush_once(lake_t *l)
         l->flush_done = l->pending_gen;
     pthread_cond_broadcast(&l->done);
     pthread_mutex_unlock(&l->mu);
-    bufs_destroy(p);
+    bufs_recycle(l, p);
     if (nfiles)
         lake_upload_kick(l->up); /* after the commit: the files are listed */
     metric_add(l->m.files, (double)nfiles);
@@ -1267,6 +1311,8 @@ void lake_close(lake_t *l)
     lake_upload_close(l->up); /* uploads what is pending, up to s3.drain_timeout */
     bufs_destroy(l->bufs);
     bufs_destroy(l->pending);
+    for (size_t i = 0; i < l->nspare; i++)
+        colbuf_table_destroy(l->spare[i]);
     orasi_free(l->touch);
     parquet_writer_destroy(l->fw);
     parquet_writer_destroy(l->mw);
