@@ -92,7 +92,10 @@
 #define PQW_OUT_FLUSH (4u << 20)   /* write(2) the output buffer past this */
 #define PQW_PAGE_LEVELS (1u << 20) /* level entries per page (a long single row may exceed) */
 #define PQW_STAT_MAX 64            /* longest string min/max kept exactly */
-#define PQW_PCACHE 256             /* pointer cache slots (shared slices) */
+#define PQW_PCACHE 4096            /* pointer cache slots (shared / interned strings) */
+#define PQW_PROBE 8192             /* values a leaf's dictionary pass looks at before it
+                                      may give up (nearly all distinct) */
+#define PQW_GPOOL_KEEP (64u << 20) /* table-wide dictionary memory kept between writes */
 
 /* ---- Parquet enums (parquet.thrift) --------------------------------------------------------- */
 
@@ -253,23 +256,36 @@ struct leaf {
     uint8_t kind;     /* kind of the values in col */
     const char *path[5];
     int npath;
+    /* table-wide dictionary (gdict_build); has_gid 0: the leaf is written without one */
+    int has_gid;
+    size_t gid_off;  /* its values' table-wide ids: w->gids[gid_off .. gid_off + col->n) */
+    size_t ent_off;  /* its distinct values: w->gents[ent_off .. ent_off + ngent) */
+    size_t ngent;
 };
 
-/* A dictionary entry: its key (bytes the values are compared by: string bytes, binary
- * id, enum int), the first value index that had it (for statistics) and where its
- * rendered text sits in the dictionary page. */
-struct dent {
-    const uint8_t *key;
-    uint32_t klen;
+/* A table-wide dictionary entry: one distinct value of a leaf. */
+struct gent {
+    uint32_t vi;   /* the first value index that had it (its representative) */
+    uint32_t tlen; /* length of its PLAIN form (rendered text; fixed width) */
+    uint32_t lmap; /* its index + 1 in the dictionary of the chunk being written; 0: absent */
+};
+
+/* Key of an entry while the table-wide pass runs: the bytes values compare by (string
+ * bytes, binary id, enum int, fixed-width value), their hash, and two 8-byte windows
+ * that hold all of a key of up to 16 bytes (key_words), so that most keys compare
+ * without touching their bytes. */
+struct gkey {
+    uint64_t w0, w1;
+    const uint8_t *p;
+    uint32_t len;
     uint32_t hash;
-    uint32_t slot;
-    uint32_t vi;
 };
 
+/* Pointer cache of the table-wide pass: (pointer, length) of a string -> its id + 1. */
 struct pcache {
     const uint8_t *p;
     uint32_t len;
-    uint32_t idx; /* entry + 1; 0 = empty */
+    uint32_t g; /* table-wide id + 1; 0 = empty */
 };
 
 /* Statistics of the chunk being written. */
@@ -294,6 +310,7 @@ struct pqw {
     buf_t z;         /* compression output */
     buf_t hdr;       /* a page header */
     buf_t lev;       /* RLE-encoded levels of a page */
+    buf_t txt;       /* rendered strings of a DELTA_LENGTH_BYTE_ARRAY page */
     buf_t rg;        /* ColumnChunk structs of the current row group */
     buf_t meta;      /* FileMetaData */
     /* per-page levels and value indexes */
@@ -301,12 +318,19 @@ struct pqw {
     size_t lcap;
     uint64_t *u64; /* gathered integers for delta encoding */
     size_t ucap;
-    /* dictionary */
-    struct dent *ents;
-    size_t nents, ecap;
-    uint32_t *slots;
+    /* table-wide dictionaries of every leaf (see "dictionaries" below) */
+    uint32_t *gids;      /* table-wide id of every value, leaf after leaf */
+    size_t ngids, gidcap;
+    struct gent *gents;  /* distinct values, leaf after leaf */
+    size_t ngents, gentcap;
+    struct gkey *gkeys;  /* keys of the leaf being built (indexed by its ids) */
+    size_t gkeycap;
+    uint32_t *slots;     /* open addressing: id + 1 of the leaf being built; 0 = empty */
     size_t nslots;
     struct pcache pc[PQW_PCACHE];
+    /* dictionary of the chunk being written: table-wide ids in chunk-index order */
+    uint32_t *lents;
+    size_t nloc, loccap;
     struct leaf leaves[PQW_MAX_LEAVES];
     int nleaves;
 };
@@ -334,6 +358,7 @@ int pqw_create(const pqw_options_t *opts, pqw_t **out)
     buf_init(&w->z, PQW_BUF_MAX);
     buf_init(&w->hdr, 1u << 16);
     buf_init(&w->lev, PQW_BUF_MAX);
+    buf_init(&w->txt, PQW_BUF_MAX);
     buf_init(&w->rg, PQW_META_MAX);
     buf_init(&w->meta, PQW_META_MAX);
     w->zc = ZSTD_createCCtx();
@@ -357,6 +382,7 @@ void pqw_destroy(pqw_t *w)
     buf_free(&w->z);
     buf_free(&w->hdr);
     buf_free(&w->lev);
+    buf_free(&w->txt);
     buf_free(&w->rg);
     buf_free(&w->meta);
     orasi_free(w->rep);
@@ -364,8 +390,11 @@ void pqw_destroy(pqw_t *w)
     orasi_free(w->vidx);
     orasi_free(w->idx);
     orasi_free(w->u64);
-    orasi_free(w->ents);
+    orasi_free(w->gids);
+    orasi_free(w->gents);
+    orasi_free(w->gkeys);
     orasi_free(w->slots);
+    orasi_free(w->lents);
     orasi_free(w);
 }
 
@@ -943,49 +972,130 @@ static void stats_str(struct stats *st, uint8_t kind, const colbuf_col_t *c, uin
         st->smax = i;
 }
 
-/* ---- dictionary --------------------------------------------------------------------------- */
+/* ---- dictionaries ----------------------------------------------------------------------------
+ * Two levels, so that no value is hashed while rows are visited in sort order (random with
+ * respect to arrival for traces: a cache miss per slice, per string and per hash slot):
+ *
+ *  1. Table-wide, in storage order (gdict_build): before the first row group, one
+ *     sequential pass per leaf over its column gives every value a table-wide id (w->gids,
+ *     one uint32 per value) and every distinct value an entry (struct gent). Columns and
+ *     heap bytes were appended in arrival order, so the pass streams through memory.
+ *     Strings at a (pointer, length) seen before (resource fields stored once per request,
+ *     strings colbuf interns) hit a pointer cache without hashing their bytes; equal bytes
+ *     at different addresses still meet in the hash table, so every distinct value has
+ *     exactly one entry whether or not strings were shared.
+ *  2. Per column chunk, in sort order (page_write): the chunk's dictionary is the subset of
+ *     table-wide entries its rows use, numbered in first-use order; gent.lmap maps a
+ *     table-wide id to that number (+1) and is reset from the chunk's list (w->lents) when
+ *     the chunk ends. Per value this is two array loads, no hashing, no string bytes.
+ *
+ * A leaf whose first PQW_PROBE values are nearly all distinct (span ids, timestamps)
+ * gets no ids and no dictionary: the per-chunk rule (dictionary + indices must beat the
+ * other encoding on the first page) would drop it anyway. Booleans never have one.
+ */
 
-static inline uint32_t hash_bytes(const uint8_t *p, size_t n)
+/* Two words that determine a key of up to 16 bytes given its length (overlapping
+ * windows: [0,8) and [n-8,n); [0,4) and [n-4,n); bytes 0, n/2, n-1), and filter longer
+ * ones (their first and last 8 bytes). Never reads outside [p, p+n). */
+static inline void key_words(const uint8_t *p, uint32_t n, uint64_t *w0, uint64_t *w1)
+{
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n) {
+        a = (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+    }
+    *w0 = a;
+    *w1 = b;
+}
+
+static inline uint64_t hmix(uint64_t h, uint64_t x)
+{
+    h = (h ^ x) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 31);
+}
+
+/* Hash of a key: its words when they determine it, every byte otherwise. */
+static inline uint32_t key_hash(const uint8_t *p, uint32_t n, uint64_t w0, uint64_t w1)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-    while (n >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        h = (h ^ x) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
+    if (n <= 16) {
+        h = hmix(hmix(h, w0), w1);
+    } else {
+        uint32_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t x;
+            memcpy(&x, p + i, 8);
+            h = hmix(h, x);
+        }
+        if (i < n)
+            h = hmix(h, w1); /* the last 8 bytes, overlapping */
     }
-    if (n) {
-        uint64_t x = 0;
-        memcpy(&x, p, n);
-        h = (h ^ x) * 0x94d049bb133111ebull;
-        h ^= h >> 29;
-    }
-    h *= 0xbf58476d1ce4e5b9ull;
+    h *= 0x94d049bb133111ebull;
     return (uint32_t)(h >> 32);
 }
 
-static void dict_reset(pqw_t *w)
+/* Grow an array of `size`-byte elements to hold at least n (doubling, from 4096). */
+static int pool_reserve(void **p, size_t *cap, size_t n, size_t size)
 {
-    for (size_t i = 0; i < w->nents; i++)
-        w->slots[w->ents[i].slot] = 0;
-    w->nents = 0;
-    memset(w->pc, 0, sizeof(w->pc));
-    buf_clear(&w->dict);
+    if (n <= *cap)
+        return 0;
+    if (n > PQW_BUF_MAX / size)
+        return ORASI_ETOOBIG;
+    size_t c = *cap ? *cap : 4096;
+    while (c < n)
+        c *= 2;
+    if (c > PQW_BUF_MAX / size)
+        c = PQW_BUF_MAX / size;
+    void *np = orasi_realloc(*p, c * size);
+    if (!np)
+        return ORASI_ENOMEM;
+    *p = np;
+    *cap = c;
+    return 0;
 }
 
-static int dict_rehash(pqw_t *w, size_t nslots)
+/* Length of the PLAIN form of value i (key length kl), without a length prefix. */
+static uint32_t text_len(uint8_t kind, const colbuf_col_t *c, uint32_t i, uint32_t kl)
+{
+    char tmp[40];
+    switch (kind) {
+    case CB_TRACEID:
+    case CB_SPANID:
+        return kl * 2;
+    case CB_U8:
+        return 4;
+    case CB_SPANKIND:
+    case CB_STATUS: {
+        uint32_t tl;
+        (void)value_text(kind, c, i, tmp, &tl);
+        return tl;
+    }
+    default:
+        return kl;
+    }
+}
+
+/* A fresh slot table of nslots (a power of two) holding the first n ids of the leaf
+ * being built. */
+static int gslots_resize(pqw_t *w, size_t n, size_t nslots)
 {
     uint32_t *ns = orasi_calloc(nslots, sizeof(*ns));
     if (!ns)
         return ORASI_ENOMEM;
-    for (size_t i = 0; i < w->nents; i++) {
-        uint32_t s = w->ents[i].hash & (uint32_t)(nslots - 1);
+    uint32_t mask = (uint32_t)(nslots - 1);
+    for (size_t g = 0; g < n; g++) {
+        uint32_t s = w->gkeys[g].hash & mask;
         while (ns[s])
-            s = (s + 1) & (uint32_t)(nslots - 1);
-        ns[s] = (uint32_t)i + 1;
-        w->ents[i].slot = s;
+            s = (s + 1) & mask;
+        ns[s] = (uint32_t)g + 1;
     }
     orasi_free(w->slots);
     w->slots = ns;
@@ -993,70 +1103,217 @@ static int dict_rehash(pqw_t *w, size_t nslots)
     return 0;
 }
 
-/* Index of value i in the dictionary, adding it (and its PLAIN text to w->dict). */
-static int dict_lookup(pqw_t *w, uint8_t kind, const colbuf_col_t *c, uint32_t i, uint32_t *out)
+/* Empty the slot table of the n ids of the leaf just built: each is found again from its
+ * hash (cheaper than clearing a table sized for the largest leaf, for every leaf). */
+static void gslots_clear(pqw_t *w, size_t n)
 {
-    const uint8_t *k;
-    uint32_t kl;
-    value_key(kind, c, i, &k, &kl);
-    /* Shared slices (resource and scope fields) hit the pointer cache without hashing. */
-    struct pcache *pc = NULL;
-    if (kind == CB_STR && kl) {
-        pc = &w->pc[((uintptr_t)k * 0x9e3779b97f4a7c15ull) >> 56];
-        if (pc->idx && pc->p == k && pc->len == kl) {
-            *out = pc->idx - 1;
+    uint32_t mask = (uint32_t)(w->nslots - 1);
+    for (size_t g = 0; g < n; g++) {
+        uint32_t s = w->gkeys[g].hash & mask;
+        while (w->slots[s] != (uint32_t)g + 1)
+            s = (s + 1) & mask;
+        w->slots[s] = 0;
+    }
+}
+
+/* One value in the table-wide pass's pipeline (see gdict_build). */
+struct gin {
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t h;
+    uint64_t w0, w1;
+    uint32_t g;  /* GIN_KNOWN: its id */
+    int state;
+};
+enum { GIN_LOOKUP = 0, GIN_KNOWN, GIN_SAME }; /* hash it; known (pointer cache); as previous */
+
+#define GD_AHEAD 8 /* values between hashing one (and prefetching its slot) and using it */
+
+/* Look at value j ahead of its turn: the pointer cache (strings), then "equal to the
+ * previous value" (trace ids of one trace arrive together), else hash it and prefetch
+ * its slot. */
+static inline void gin_prepare(pqw_t *w, uint8_t kind, const colbuf_col_t *c, size_t j,
+                               struct gin *x, const struct gin *prev)
+{
+    value_key(kind, c, (uint32_t)j, &x->p, &x->len);
+    if (kind == CB_STR) {
+        const struct pcache *pc = &w->pc[((uintptr_t)x->p * 0x9e3779b97f4a7c15ull) >> 52];
+        if (pc->g && pc->p == x->p && pc->len == x->len) {
+            x->state = GIN_KNOWN;
+            x->g = pc->g - 1;
+            return;
+        }
+    }
+    key_words(x->p, x->len, &x->w0, &x->w1);
+    if (prev && prev->state != GIN_KNOWN && prev->len == x->len && prev->w0 == x->w0 &&
+        prev->w1 == x->w1 && (x->len <= 16 || memcmp(prev->p, x->p, x->len) == 0)) {
+        x->state = GIN_SAME;
+        return;
+    }
+    x->state = GIN_LOOKUP;
+    x->h = key_hash(x->p, x->len, x->w0, x->w1);
+    __builtin_prefetch(&w->slots[x->h & (w->nslots - 1)]);
+}
+
+/* The table-wide dictionary of leaf L: ids of all its values in storage order. A
+ * software pipeline: value i + 2*GD_AHEAD has its string bytes prefetched, value
+ * i + GD_AHEAD is prepared (gin_prepare), value i is looked up (its slot is in cache by
+ * then). */
+static int gdict_build(pqw_t *w, struct leaf *L)
+{
+    const colbuf_col_t *c = L->col;
+    const uint8_t kind = L->kind;
+    size_t n = c->n, e0 = w->ngents, nd = 0;
+    int rc;
+    L->has_gid = 0;
+    if (kind == CB_BOOL || n == 0)
+        return 0;
+    if (n >= UINT32_MAX / 2)
+        return ORASI_ETOOBIG;
+    if ((rc = pool_reserve((void **)&w->gids, &w->gidcap, w->ngids + n, sizeof(*w->gids))))
+        return rc;
+    if (!w->nslots && (rc = gslots_resize(w, 0, 1u << 12)))
+        return rc;
+    uint32_t *gids = w->gids + w->ngids;
+    const slice_t *sv = kind == CB_STR ? c->v : NULL;
+    if (sv)
+        memset(w->pc, 0, sizeof(w->pc));
+    size_t probe = n < PQW_PROBE ? n : PQW_PROBE;
+    struct gin ring[GD_AHEAD];
+    for (size_t j = 0; j < GD_AHEAD && j < n; j++)
+        gin_prepare(w, kind, c, j, &ring[j], j ? &ring[j - 1] : NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct gin x = ring[i % GD_AHEAD];
+        if (i + GD_AHEAD < n) {
+            size_t j = i + GD_AHEAD;
+            if (sv && j + GD_AHEAD < n && sv[j + GD_AHEAD].len)
+                __builtin_prefetch(sv[j + GD_AHEAD].p);
+            gin_prepare(w, kind, c, j, &ring[j % GD_AHEAD], &ring[(j - 1) % GD_AHEAD]);
+        }
+        uint32_t g;
+        if (x.state == GIN_KNOWN) {
+            g = x.g; /* from the pointer cache */
+        } else if (x.state == GIN_SAME) {
+            g = gids[i - 1];
+        } else {
+            uint32_t mask = (uint32_t)(w->nslots - 1), s = x.h & mask;
+            for (;;) {
+                uint32_t e = w->slots[s];
+                if (!e) {
+                    /* a new distinct value */
+                    if ((rc = pool_reserve((void **)&w->gents, &w->gentcap, e0 + nd + 1,
+                                           sizeof(*w->gents))) ||
+                        (rc = pool_reserve((void **)&w->gkeys, &w->gkeycap, nd + 1,
+                                           sizeof(*w->gkeys))))
+                        goto fail;
+                    g = (uint32_t)nd++;
+                    struct gent *d = &w->gents[e0 + g];
+                    d->vi = (uint32_t)i;
+                    d->tlen = text_len(kind, c, (uint32_t)i, x.len);
+                    d->lmap = 0;
+                    struct gkey *k = &w->gkeys[g];
+                    k->w0 = x.w0;
+                    k->w1 = x.w1;
+                    k->p = x.p;
+                    k->len = x.len;
+                    k->hash = x.h;
+                    w->slots[s] = g + 1;
+                    if (nd * 2 > w->nslots && (rc = gslots_resize(w, nd, w->nslots * 2)))
+                        goto fail;
+                    break;
+                }
+                const struct gkey *k = &w->gkeys[e - 1];
+                if (k->hash == x.h && k->len == x.len && k->w0 == x.w0 && k->w1 == x.w1 &&
+                    (x.len <= 16 || memcmp(k->p, x.p, x.len) == 0)) {
+                    g = e - 1;
+                    break;
+                }
+                s = (s + 1) & mask;
+            }
+        }
+        gids[i] = g;
+        if (sv && x.state != GIN_KNOWN) {
+            struct pcache *pc = &w->pc[((uintptr_t)x.p * 0x9e3779b97f4a7c15ull) >> 52];
+            pc->p = x.p;
+            pc->len = x.len;
+            pc->g = g + 1;
+        }
+        if (i + 1 == probe && probe >= 256 && nd * 10 > probe * 9) {
+            gslots_clear(w, nd); /* nearly all distinct: no dictionary */
             return 0;
         }
     }
-    uint32_t h = hash_bytes(k, kl);
-    uint32_t mask = (uint32_t)(w->nslots - 1), s = h & mask;
-    for (;;) {
-        uint32_t e = w->slots[s];
-        if (!e)
-            break;
-        const struct dent *d = &w->ents[e - 1];
-        if (d->hash == h && d->klen == kl && (kl == 0 || memcmp(d->key, k, kl) == 0)) {
-            *out = e - 1;
-            goto hit;
-        }
-        s = (s + 1) & mask;
-    }
-    if (w->nents >= UINT32_MAX / 4)
+    gslots_clear(w, nd);
+    L->has_gid = 1;
+    L->gid_off = w->ngids;
+    L->ent_off = e0;
+    L->ngent = nd;
+    w->ngids += n;
+    w->ngents += nd;
+    return 0;
+fail:
+    gslots_clear(w, nd);
+    return rc;
+}
+
+/* Table-wide memory past PQW_GPOOL_KEEP is given back after a write (a big flush should
+ * not pin it until the next one). */
+static void gpool_trim(pqw_t *w)
+{
+    if (w->gidcap * sizeof(*w->gids) + w->gentcap * sizeof(*w->gents) +
+            w->gkeycap * sizeof(*w->gkeys) + w->nslots * sizeof(*w->slots) <=
+        PQW_GPOOL_KEEP)
+        return;
+    orasi_free(w->gids);
+    orasi_free(w->gents);
+    orasi_free(w->gkeys);
+    orasi_free(w->slots);
+    w->gids = NULL;
+    w->gents = NULL;
+    w->gkeys = NULL;
+    w->slots = NULL;
+    w->gidcap = w->gentcap = w->gkeycap = w->nslots = 0;
+}
+
+/* Add table-wide entry g of leaf L to the chunk's dictionary (and its PLAIN form to
+ * w->dict). */
+static int local_add(pqw_t *w, const struct leaf *L, uint32_t g)
+{
+    int rc;
+    if (w->nloc >= UINT32_MAX / 4)
         return ORASI_ETOOBIG;
-    if (w->nents == w->ecap) {
-        size_t nc = w->ecap ? w->ecap * 2 : 4096;
-        struct dent *ne = orasi_realloc(w->ents, nc * sizeof(*ne));
-        if (!ne)
-            return ORASI_ENOMEM;
-        w->ents = ne;
-        w->ecap = nc;
-    }
+    if ((rc = pool_reserve((void **)&w->lents, &w->loccap, w->nloc + 1, sizeof(*w->lents))))
+        return rc;
+    struct gent *e = &w->gents[L->ent_off + g];
     char tmp[40];
     uint32_t tl;
-    const uint8_t *txt = value_text(kind, c, i, tmp, &tl);
+    const uint8_t *txt = value_text(L->kind, L->col, e->vi, tmp, &tl);
     uint8_t l4[4] = {(uint8_t)tl, (uint8_t)(tl >> 8), (uint8_t)(tl >> 16), (uint8_t)(tl >> 24)};
-    int rc = is_stringish(kind) ? buf_append(&w->dict, l4, 4) : 0;
+    rc = is_stringish(L->kind) ? buf_append(&w->dict, l4, 4) : 0;
     if (!rc)
         rc = buf_append(&w->dict, txt, tl);
     if (rc)
         return rc;
-    struct dent *d = &w->ents[w->nents];
-    d->key = k;
-    d->klen = kl;
-    d->hash = h;
-    d->slot = s;
-    d->vi = i;
-    w->slots[s] = (uint32_t)++w->nents;
-    *out = (uint32_t)w->nents - 1;
-    if (w->nents * 2 > w->nslots && (rc = dict_rehash(w, w->nslots * 2)))
-        return rc;
-hit:
-    if (pc) {
-        pc->p = k;
-        pc->len = kl;
-        pc->idx = *out + 1;
-    }
+    w->lents[w->nloc++] = g;
+    e->lmap = (uint32_t)w->nloc;
     return 0;
+}
+
+/* Forget the chunk's dictionary. When `reps` is set, w->lents[k] becomes the
+ * representative value index of chunk entry k (for statistics over the dictionary). */
+static void local_reset(pqw_t *w, const struct leaf *L, int reps)
+{
+    struct gent *ge = w->gents + L->ent_off;
+    for (size_t k = 0; k < w->nloc; k++) {
+        struct gent *e = &ge[w->lents[k]];
+        e->lmap = 0;
+        if (reps)
+            w->lents[k] = e->vi;
+    }
+    if (!reps) {
+        w->nloc = 0;
+        buf_clear(&w->dict);
+    }
 }
 
 /* ---- pages ---------------------------------------------------------------------------------- */
@@ -1073,6 +1330,7 @@ struct chunk {
     uint64_t usize, csize; /* page bytes incl. headers */
     uint64_t data_off;     /* file offset of the first data page (no dictionary) */
     size_t npages;
+    size_t page_raw;       /* raw bytes of the page's values (strings: text + 4) */
     struct stats st;
 };
 
@@ -1085,22 +1343,55 @@ static size_t page_budget(const pqw_t *w, int dict)
     return dict ? w->o.page_bytes * 16 : w->o.page_bytes;
 }
 
-/* Levels and value indexes for rows perm[r..rend) of a nested leaf into w->rep/def/vidx,
- * stopping at page limits (after at least one row). *nlev / *nval are the counts, *next
- * the first row not taken. */
-static int page_levels(pqw_t *w, const struct leaf *L, int dict, const uint32_t *perm, size_t r,
-                       size_t rend, size_t *nlev, size_t *nval, size_t *next, uint64_t *nulls)
+/* While a chunk is dictionary-encoded, value vi (the k-th of the page) gets its chunk
+ * dictionary index in w->idx[k] (the entry is added at first use) and adds its raw size
+ * to *bytes. Done while the page's values are collected, so that the value's id and entry
+ * are loaded once, not once to size the page and again to encode it. */
+static inline int dict_take(pqw_t *w, const struct leaf *L, const uint32_t *gids,
+                            struct gent *ge, uint32_t vi, size_t k, size_t *bytes, int str)
 {
+    uint32_t g = gids[vi];
+    int rc;
+    if (!ge[g].lmap && (rc = local_add(w, L, g)))
+        return rc;
+    w->idx[k] = ge[g].lmap - 1;
+    *bytes += str ? ge[g].tlen + 4u : 8u;
+    return 0;
+}
+
+/* Rows are visited in sort order, i.e. at random places of the column arrays: loads are
+ * prefetched this many rows ahead. */
+#define PQW_AHEAD 16
+
+/* Levels and value indexes for rows perm[r..rend) of a nested leaf into w->rep/def/vidx
+ * (and w->idx while the chunk is dictionary-encoded), stopping at page limits (after at
+ * least one row). *nlev / *nval are the counts, *next the first row not taken. */
+static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t r, size_t rend,
+                       size_t *nlev, size_t *nval, size_t *next)
+{
+    const struct leaf *L = ch->L;
     const colbuf_range_t *top = L->top->v;
     const colbuf_range_t *mid = L->mid ? L->mid->v : NULL;
+    const int dict = ch->use_dict, str = is_stringish(L->kind);
+    const uint32_t *gids = dict ? w->gids + L->gid_off : NULL;
+    struct gent *ge = dict ? w->gents + L->ent_off : NULL;
     size_t nl = 0, nv = 0, bytes = 0;
     size_t vbytes = L->kind == CB_STR ? 0 : (phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8);
     const slice_t *sv = L->kind == CB_STR ? L->col->v : NULL;
-    size_t budget = page_budget(w, dict);
+    size_t budget = page_budget(w, dict && ch->dict_tried);
     int rc;
     for (; r < rend; r++) {
         if (nl && (nl >= PQW_PAGE_LEVELS || bytes >= budget))
             break;
+        if (r + PQW_AHEAD < rend)
+            __builtin_prefetch(&top[perm[r + PQW_AHEAD]]);
+        if (!mid && r + PQW_AHEAD / 2 < rend) {
+            /* the first values of a row a few rows ahead (its range arrived by now) */
+            colbuf_range_t pr = top[perm[r + PQW_AHEAD / 2]];
+            if (pr.len)
+                __builtin_prefetch(gids ? (const void *)&gids[pr.off]
+                                        : sv ? (const void *)&sv[pr.off] : (const void *)top);
+        }
         colbuf_range_t tr = top[perm[r]];
         size_t need = 1;
         if (L->shape == SHAPE_ONE) {
@@ -1114,15 +1405,21 @@ static int page_levels(pqw_t *w, const struct leaf *L, int dict, const uint32_t 
         if (tr.len == 0) {
             w->rep[nl] = 0;
             w->def[nl++] = 0;
-            (*nulls)++;
+            ch->st.nulls++;
             continue;
         }
         if (L->shape == SHAPE_ONE) {
             for (uint32_t j = 0; j < tr.len; j++) {
+                uint32_t vi = tr.off + j;
                 w->rep[nl] = j ? 1 : 0;
                 w->def[nl++] = 1;
-                w->vidx[nv++] = tr.off + j;
-                bytes += sv ? sv[tr.off + j].len + 4 : vbytes;
+                if (dict) {
+                    if ((rc = dict_take(w, L, gids, ge, vi, nv, &bytes, str)))
+                        return rc;
+                } else {
+                    bytes += sv ? sv[vi].len + 4 : vbytes;
+                }
+                w->vidx[nv++] = vi;
             }
             continue;
         }
@@ -1132,41 +1429,72 @@ static int page_levels(pqw_t *w, const struct leaf *L, int dict, const uint32_t 
             if (mr.len == 0) {
                 w->rep[nl] = re;
                 w->def[nl++] = 1;
-                (*nulls)++;
+                ch->st.nulls++;
                 continue;
             }
             for (uint32_t j = 0; j < mr.len; j++) {
+                uint32_t vi = mr.off + j;
                 w->rep[nl] = j ? 2 : re;
                 w->def[nl++] = 2;
-                w->vidx[nv++] = mr.off + j;
-                bytes += sv ? sv[mr.off + j].len + 4 : vbytes;
+                if (dict) {
+                    if ((rc = dict_take(w, L, gids, ge, vi, nv, &bytes, str)))
+                        return rc;
+                } else {
+                    bytes += sv ? sv[vi].len + 4 : vbytes;
+                }
+                w->vidx[nv++] = vi;
             }
         }
     }
     *nlev = nl;
     *nval = nv;
     *next = r;
+    ch->page_raw = bytes;
     return 0;
 }
 
-/* Rows of a top-level leaf for one page. */
-static size_t page_rows_scalar(const pqw_t *w, const struct leaf *L, int dict,
-                               const uint32_t *perm, size_t r, size_t rend)
+/* Rows of a top-level leaf for one page (their values are perm[r..r + *nval)); w->idx
+ * as above. */
+static int page_scalar(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t r, size_t rend,
+                       size_t *nval)
 {
-    size_t n = rend - r;
+    const struct leaf *L = ch->L;
+    size_t n = rend - r, bytes = 0, k = 0;
+    int rc;
     if (n > PQW_PAGE_LEVELS)
         n = PQW_PAGE_LEVELS;
-    size_t budget = page_budget(w, dict);
-    if (L->kind == CB_STR) {
+    size_t budget = page_budget(w, ch->use_dict && ch->dict_tried);
+    if (ch->use_dict) {
+        const uint32_t *gids = w->gids + L->gid_off;
+        struct gent *ge = w->gents + L->ent_off;
+        const int str = is_stringish(L->kind);
+        if ((rc = levels_reserve(w, n)))
+            return rc;
+        for (; k < n && (k == 0 || bytes < budget); k++) {
+            if (k + PQW_AHEAD < n)
+                __builtin_prefetch(&gids[perm[r + k + PQW_AHEAD]]);
+            if (k + PQW_AHEAD / 2 < n)
+                __builtin_prefetch(&ge[gids[perm[r + k + PQW_AHEAD / 2]]]);
+            if ((rc = dict_take(w, L, gids, ge, perm[r + k], k, &bytes, str)))
+                return rc;
+        }
+    } else if (L->kind == CB_STR) {
         const slice_t *sv = L->col->v;
-        size_t bytes = 0, k = 0;
-        while (k < n && (k == 0 || bytes < budget))
-            bytes += sv[perm[r + k++]].len + 4;
-        return k;
+        for (; k < n && (k == 0 || bytes < budget); k++) {
+            if (k + PQW_AHEAD < n)
+                __builtin_prefetch(&sv[perm[r + k + PQW_AHEAD]]);
+            bytes += sv[perm[r + k]].len + 4;
+        }
+    } else {
+        size_t per = phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8;
+        size_t m = budget / per;
+        k = n < m ? n : (m ? m : 1);
     }
-    size_t per = phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8;
-    size_t m = budget / per;
-    return n < m ? n : (m ? m : 1);
+    if ((rc = levels_reserve(w, k)))
+        return rc;
+    *nval = k;
+    ch->page_raw = bytes;
+    return 0;
 }
 
 /* DELTA_LENGTH_BYTE_ARRAY of string-like values vi[0..n) into the page (lengths
@@ -1175,24 +1503,29 @@ static size_t page_rows_scalar(const pqw_t *w, const struct leaf *L, int dict,
 static int dlba_strings(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n)
 {
     const struct leaf *L = ch->L;
+    const colbuf_col_t *c = L->col;
     char tmp[40];
     int rc = u64_reserve(w, n ? n : 1);
     if (rc)
         return rc;
+    /* one pass over the values (each rendered once, into w->txt), since each is a cache
+     * miss; the lengths go first in the page */
+    buf_clear(&w->txt);
     for (size_t k = 0; k < n; k++) {
+        if (k + PQW_AHEAD < n)
+            __builtin_prefetch((const uint8_t *)c->v + (size_t)vi[k + PQW_AHEAD] * c->width);
+        if (L->kind == CB_STR && k + PQW_AHEAD / 2 < n)
+            __builtin_prefetch(((const slice_t *)c->v)[vi[k + PQW_AHEAD / 2]].p);
         uint32_t tl;
-        (void)value_text(L->kind, L->col, vi[k], tmp, &tl);
+        const uint8_t *txt = value_text(L->kind, c, vi[k], tmp, &tl);
         w->u64[k] = tl;
-        stats_str(&ch->st, L->kind, L->col, vi[k]);
+        if ((rc = buf_append(&w->txt, txt, tl)))
+            return rc;
+        stats_str(&ch->st, L->kind, c, vi[k]);
     }
     if ((rc = dbp_encode(&w->page, w->u64, n, 1)))
         return rc;
-    for (size_t k = 0; k < n && !rc; k++) {
-        uint32_t tl;
-        const uint8_t *txt = value_text(L->kind, L->col, vi[k], tmp, &tl);
-        rc = buf_append(&w->page, txt, tl);
-    }
-    return rc;
+    return buf_append(&w->page, w->txt.data, w->txt.len);
 }
 
 /* Statistics of fixed-width values vi[0..n); integers and booleans are also gathered
@@ -1224,13 +1557,18 @@ static int fixed_gather(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n
     if ((rc = u64_reserve(w, n)))
         return rc;
     uint64_t *u = w->u64;
+    for (size_t k = 0; k < n && k < PQW_AHEAD; k++)
+        __builtin_prefetch((const uint8_t *)L->col->v + (size_t)vi[k] * L->col->width);
     switch (L->kind) {
     case CB_TS:
     case CB_I64:
     case CB_U64: {
         const uint64_t *v = L->col->v;
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++) {
+            if (k + PQW_AHEAD < n)
+                __builtin_prefetch(&v[vi[k + PQW_AHEAD]]);
             u[k] = v[vi[k]];
+        }
         break;
     }
     case CB_I32: {
@@ -1409,21 +1747,16 @@ static int page_write(pqw_t *w, struct chunk *ch, size_t nlev, const uint32_t *v
         nlev = nval;
     }
     ch->num_values += nlev;
-    if (!str && (rc = fixed_gather(w, ch, vi, nval)))
+    /* Fixed-width values are gathered (with their statistics) unless the page is sure to
+     * be dictionary-encoded: the statistics of those come from the chunk's dictionary. */
+    int first = ch->use_dict && !ch->dict_tried;
+    if (!str && (!ch->use_dict || first) && (rc = fixed_gather(w, ch, vi, nval)))
         return rc;
     if (ch->use_dict) {
-        size_t est = 0; /* this page's size without the dictionary (first page only) */
-        for (size_t k = 0; k < nval; k++) {
-            if ((rc = dict_lookup(w, L->kind, L->col, vi[k], &w->idx[k])))
-                return rc;
-            if (!ch->dict_tried && str) {
-                const uint8_t *kp;
-                uint32_t kl;
-                value_key(L->kind, L->col, vi[k], &kp, &kl);
-                est += L->kind == CB_STR ? kl : L->kind == CB_SPANKIND || L->kind == CB_STATUS ? 6 : 2 * kl;
-            }
-        }
-        unsigned bw = bits_for(w->nents ? w->nents - 1 : 0);
+        /* w->idx was filled while the page's values were collected (dict_take); the size
+         * of this page without the dictionary (first page only) */
+        size_t est = str ? ch->page_raw - 4 * nval : 0;
+        unsigned bw = bits_for(w->nloc ? w->nloc - 1 : 0);
         if (bw == 0)
             bw = 1;
         if (!ch->dict_tried) {
@@ -1438,7 +1771,7 @@ static int page_write(pqw_t *w, struct chunk *ch, size_t nlev, const uint32_t *v
                 est = w->lev.len;
             }
             if (nval && w->dict.len + (nval * bw + 7) / 8 >= est) {
-                dict_reset(w);
+                local_reset(w, L, 0);
                 ch->use_dict = 0;
             }
         }
@@ -1587,26 +1920,21 @@ static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
     memset(&ch, 0, sizeof(ch));
     ch.L = L;
     ch.max_level = L->shape;
-    ch.use_dict = L->kind != CB_BOOL;
-    if (ch.use_dict) {
-        dict_reset(w);
-        if (!w->nslots && (rc = dict_rehash(w, 1u << 12)))
-            return rc;
-    }
+    ch.use_dict = L->has_gid;
+    w->nloc = 0;
+    buf_clear(&w->dict);
     buf_clear(&w->pages);
     uint64_t chunk_off = out_pos(w);
     for (size_t r = r0; r < r1;) {
         size_t next, nlev = 0, nval;
         const uint32_t *vi;
         if (L->shape == SHAPE_SCALAR) {
-            nval = page_rows_scalar(w, L, ch.use_dict && ch.dict_tried, perm, r, r1);
+            if ((rc = page_scalar(w, &ch, perm, r, r1, &nval)))
+                return rc;
             vi = perm + r;
             next = r + nval;
-            if ((rc = levels_reserve(w, nval)))
-                return rc;
         } else {
-            if ((rc = page_levels(w, L, ch.use_dict && ch.dict_tried, perm, r, r1, &nlev, &nval, &next,
-                                  &ch.st.nulls)))
+            if ((rc = page_levels(w, &ch, perm, r, r1, &nlev, &nval, &next)))
                 return rc;
             vi = w->vidx;
         }
@@ -1623,13 +1951,19 @@ static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
     if (ch.had_dict) {
         /* statistics over the distinct values, then the dictionary page, then the data
          * pages gathered behind it */
-        if (is_stringish(L->kind))
-            for (size_t i = 0; i < w->nents; i++)
-                stats_str(&ch.st, L->kind, L->col, w->ents[i].vi);
+        size_t nd = w->nloc;
+        local_reset(w, L, 1); /* lents[] now hold the entries' value indexes */
+        if (is_stringish(L->kind)) {
+            for (size_t i = 0; i < nd; i++)
+                stats_str(&ch.st, L->kind, L->col, w->lents[i]);
+        } else if ((rc = fixed_gather(w, &ch, w->lents, nd))) {
+            return rc;
+        }
+        w->nloc = 0;
         dict_off = out_pos(w);
         buf_t tmp = w->page;
         w->page = w->dict; /* compress the dictionary values as a page body */
-        rc = page_finish(w, &ch, PAGE_DICTIONARY, w->nents, ENC_PLAIN, NULL);
+        rc = page_finish(w, &ch, PAGE_DICTIONARY, nd, ENC_PLAIN, NULL);
         w->dict = w->page;
         w->page = tmp;
         if (rc)
@@ -1686,6 +2020,13 @@ static int write_file(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, c
     buf_clear(&w->out);
     buf_clear(&w->meta);
     w->off = 0;
+    w->ngids = w->ngents = 0;
+    for (int k = 0; k < w->nleaves; k++)
+        if ((rc = gdict_build(w, &w->leaves[k]))) {
+            snprintf(err, errlen, "pqwrite: dictionary of %s: %s", w->leaves[k].path[0],
+                     orasi_strerror(rc));
+            return rc;
+        }
     if ((rc = emit(w, "PAR1", 4)))
         goto io;
     size_t rgn = (size_t)w->o.row_group_rows;
@@ -1779,5 +2120,6 @@ int pqw_write(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, const cha
     if (!rc && bytes)
         *bytes = w->off;
     buf_clear(&w->out);
+    gpool_trim(w);
     return rc;
 }
