@@ -291,6 +291,24 @@ def render(jsonl, out):
             spread([r["req_bytes_per_span"] / r["pq_bytes_per_span"] for r in lake
                     if r["pq_bytes_per_span"] > 0], f1),
             "none" if errs == 0 else "**%d failed requests** (backpressure 429/503 counts here)" % errs))
+        staged = [r for r in lake if r.get("flush_cpu_s", 0) > 0]
+        if staged:
+            w("")
+            w("Where the server's CPU goes, per stage (threads named `http-*`: receive and decode; "
+              "`wal`: write-ahead log with fsync, then flattening into the column buffers; "
+              "`lake-flush`: sorting, Parquet encoding with ZSTD, fsync, catalog), as spans per "
+              "CPU-second of that stage alone and its share of the server's CPU:")
+            w("")
+            w("| stage | spans per stage CPU-second | share of server CPU |")
+            w("|---|---|---|")
+            for key, name in (("http_cpu_s", "receive + decode (`http-*`)"),
+                              ("wal_cpu_s", "WAL + column buffers (`wal`)"),
+                              ("flush_cpu_s", "Parquet writer (`lake-flush`)")):
+                w("| %s | %s | %s |" % (
+                    name,
+                    spread([r["spans"] / r[key] for r in staged if r.get(key, 0) > 0], f0),
+                    spread([100 * r[key] / r["cpu_s"] for r in staged if r["cpu_s"] > 0],
+                           lambda v: "%.0f %%" % v)))
     else:
         w("not measured")
     w("")

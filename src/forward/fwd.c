@@ -1676,6 +1676,7 @@ static void fwd_tick(loop_t *loop, loop_timer_t *t)
 static void *fwd_main(void *arg)
 {
     fwd_t *f = arg;
+    pthread_setname_np(pthread_self(), "forward");
     loop_timer_start(f->loop, &f->tick, 0, FWD_TICK_NS);
     loop_run(f->loop);
     return NULL;

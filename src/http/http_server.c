@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "net/listener.h"
 
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,6 +203,9 @@ int http_server_listen(http_server_t *srv, const char *host, int port, http_rout
 static void *http_server_worker_main(void *arg)
 {
     struct http_worker *w = arg;
+    char tn[16];
+    snprintf(tn, sizeof(tn), "http-%d", w->idx);
+    pthread_setname_np(pthread_self(), tn); /* top -H, perf, bench/run */
     int rc = loop_run(w->loop);
     if (rc < 0)
         LOG_E("http", "worker %d loop failed: %s", w->idx, orasi_strerror(rc));

@@ -817,6 +817,7 @@ static int flush_due(lake_t *l, uint64_t now, uint64_t *wait_ns)
 static void *flusher_main(void *arg)
 {
     lake_t *l = arg;
+    pthread_setname_np(pthread_self(), "lake-flush");
     uint64_t backoff = 0;
     pthread_mutex_lock(&l->mu);
     for (;;) {
@@ -1107,6 +1108,7 @@ int lake_maintain(lake_t *l)
 static void *maint_main(void *arg)
 {
     lake_t *l = arg;
+    pthread_setname_np(pthread_self(), "lake-maint");
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         struct timespec ts;

@@ -295,6 +295,7 @@ static void wait_ns(struct lake_upload *u, uint64_t ns)
 static void *up_main(void *arg)
 {
     struct lake_upload *u = arg;
+    pthread_setname_np(pthread_self(), "lake-upload");
     uint64_t backoff = 0;
     int failing = 0;
     pthread_mutex_lock(&u->mu);

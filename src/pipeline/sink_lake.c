@@ -285,6 +285,7 @@ static int replay_record(struct sink_lake *s, arena_t *a, uint64_t seq, uint8_t 
 static void *recovery_main(void *arg)
 {
     struct sink_lake *s = arg;
+    pthread_setname_np(pthread_self(), "lake-replay");
     wal_cursor_t *cur = NULL;
     arena_t *a = arena_create(1 << 20, 0);
     uint64_t from = lake_published_seq(s->lake);

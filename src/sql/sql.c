@@ -515,6 +515,7 @@ static int timed_out(sql_engine_t *e, size_t i)
 static void *watchdog_main(void *arg)
 {
     sql_engine_t *e = arg;
+    pthread_setname_np(pthread_self(), "sql-watchdog");
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
         uint64_t now = clock_mono_ns(), next = now + NS_PER_S;

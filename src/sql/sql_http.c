@@ -135,6 +135,7 @@ static void run_job(sql_http_t *h, struct job *j)
 static void *worker_main(void *arg)
 {
     sql_http_t *h = arg;
+    pthread_setname_np(pthread_self(), "sql");
     pthread_mutex_lock(&h->mu);
     for (;;) {
         while (!h->head && !h->stop)

@@ -1100,6 +1100,7 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
 static void *wal_writer(void *arg)
 {
     wal_t *w = arg;
+    pthread_setname_np(pthread_self(), "wal");
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->qhead && !w->closing)
