@@ -1043,6 +1043,68 @@ static int cmp_rows(const void *a, const void *b, void *arg)
     return ra < rb ? -1 : ra > rb;
 }
 
+/* Rows sorted by TraceId (binary order, absent first), then the other keys, then row.
+ * qsort with a callback per comparison of random rows dominated the flush; instead the
+ * rows are radix-sorted on the first 4 bytes of their id (LSD, up to 4 passes of 8 bits
+ * over 8-byte items; stable, so equal prefixes stay in row order) and each run of equal
+ * prefixes (mostly the spans of one trace) is then put in cmp_rows order. ORASI_ENOMEM
+ * when the scratch cannot be had (the caller falls back to qsort). */
+static int sort_by_traceid(const colbuf_table_t *t, const struct sort_ctx *x, uint32_t *perm)
+{
+    size_t n = t->rows;
+    uint64_t *a = orasi_malloc(2 * n * sizeof(*a)); /* (prefix << 32 | row), twice */
+    if (!a)
+        return ORASI_ENOMEM;
+    uint64_t *b = a + n;
+    const otlp_trace_id_t *ids = x->key[0]->v;
+    uint32_t cnt[4][256];
+    memset(cnt, 0, sizeof(cnt));
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = ids[i].id;
+        uint32_t k = ids[i].len ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                                      (uint32_t)p[2] << 8 | p[3]
+                                : 0;
+        a[i] = (uint64_t)k << 32 | i;
+        for (int d = 0; d < 4; d++)
+            cnt[d][(k >> (8 * d)) & 255]++;
+    }
+    for (int d = 0; d < 4; d++) {
+        unsigned shift = 32 + 8 * (unsigned)d;
+        if (cnt[d][(a[0] >> shift) & 255] == n)
+            continue; /* every row has the same digit here */
+        uint32_t pos[256], sum = 0;
+        for (int v = 0; v < 256; v++) {
+            pos[v] = sum;
+            sum += cnt[d][v];
+        }
+        for (size_t i = 0; i < n; i++)
+            b[pos[(a[i] >> shift) & 255]++] = a[i];
+        uint64_t *tmp = a;
+        a = b;
+        b = tmp;
+    }
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (uint32_t)a[i];
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && a[j] >> 32 == a[i] >> 32)
+            j++;
+        if (j - i > 16) {
+            qsort_r(perm + i, j - i, sizeof(*perm), cmp_rows, (void *)x);
+        } else {
+            for (size_t k = i + 1; k < j; k++) /* insertion sort of a short run */
+                for (size_t m = k; m > i && cmp_rows(&perm[m], &perm[m - 1], (void *)x) < 0; m--) {
+                    uint32_t s = perm[m];
+                    perm[m] = perm[m - 1];
+                    perm[m - 1] = s;
+                }
+        }
+        i = j;
+    }
+    orasi_free(a < b ? a : b); /* the allocation starts at the lower of the two halves */
+    return 0;
+}
+
 int colbuf_sort(const colbuf_table_t *t, uint32_t *perm)
 {
     struct sort_ctx x = {{NULL}, 0};
@@ -1057,6 +1119,9 @@ int colbuf_sort(const colbuf_table_t *t, uint32_t *perm)
     }
     if (t->rows > UINT32_MAX)
         return ORASI_ETOOBIG;
+    if (x.nkeys && x.key[0]->kind == CB_TRACEID && t->rows > 1 &&
+        sort_by_traceid(t, &x, perm) == 0)
+        return 0;
     for (size_t i = 0; i < t->rows; i++)
         perm[i] = (uint32_t)i;
     qsort_r(perm, t->rows, sizeof(*perm), cmp_rows, &x);

@@ -598,6 +598,78 @@ static void test_errors(void **state)
     colbuf_table_destroy(t);
 }
 
+/* colbuf_sort's trace order (radix sort on an id prefix, then runs of equal prefixes
+ * ordered in full) is exactly: TraceId (absent first, then bytewise), Timestamp, row;
+ * checked pair by pair on ids sharing 4- and 8-byte prefixes, long runs of one id, many
+ * absent ids (a run long enough for the qsort fix-up) and tied timestamps. */
+static int ref_trace_cmp(const otlp_trace_id_t *ids, const int64_t *ts, uint32_t a, uint32_t b)
+{
+    if (ids[a].len != ids[b].len)
+        return ids[a].len < ids[b].len ? -1 : 1;
+    int r = ids[a].len ? memcmp(ids[a].id, ids[b].id, 16) : 0;
+    if (r)
+        return r;
+    if (ts[a] != ts[b])
+        return ts[a] < ts[b] ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+static void test_sort_traces(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {2, 3, 17, 300, 20000};
+    for (size_t round = 0; round < sizeof(sizes) / sizeof(sizes[0]); round++) {
+        size_t rows = sizes[round];
+        colbuf_table_t *t = random_table(LAKE_TRACES, rows, 1700000000000000000ll);
+        int ci = colbuf_col_index(t->schema, "TraceId"), ti = colbuf_col_index(t->schema, "Timestamp");
+        assert_true(ci >= 0 && ti >= 0);
+        otlp_trace_id_t *ids = t->cols[ci].v;
+        int64_t *ts = t->cols[ti].v;
+        for (size_t i = 0; i < rows; i++) {
+            uint64_t r = rnd(), x = rnd(), y = rnd();
+            otlp_trace_id_t id = {.len = 16};
+            memcpy(id.id, &x, 8);
+            memcpy(id.id + 8, &y, 8);
+            switch (r % 8) {
+            case 0: /* absent: its bytes must not matter */
+                id.len = 0;
+                break;
+            case 1: /* a shared 4-byte prefix of zeros (also the absent ids' radix key) */
+                memset(id.id, 0, 4);
+                break;
+            case 2: /* a shared 8-byte prefix, few distinct tails */
+                memset(id.id, 0xab, 8);
+                id.id[15] = (uint8_t)(y % 3);
+                memset(id.id + 8, 0, 7);
+                break;
+            case 3: /* the previous row's id (spans of one trace) */
+                if (i)
+                    id = ids[i - 1];
+                break;
+            default:
+                break;
+            }
+            ids[i] = id;
+            ts[i] = (r >> 8) % 3 == 0 ? 1700000000000000000ll : 1700000000000000000ll + (int64_t)(x % 50);
+        }
+        uint32_t *perm = malloc(rows * sizeof(*perm));
+        uint8_t *seen = calloc(rows, 1);
+        assert_non_null(perm);
+        assert_non_null(seen);
+        assert_int_equal(colbuf_sort(t, perm), 0);
+        for (size_t i = 0; i < rows; i++) {
+            assert_true(perm[i] < rows);
+            assert_int_equal(seen[perm[i]], 0);
+            seen[perm[i]] = 1;
+            if (i)
+                assert_true(ref_trace_cmp(ids, ts, perm[i - 1], perm[i]) < 0);
+        }
+        free(seen);
+        free(perm);
+        colbuf_table_destroy(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +684,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flattened_traces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test(test_sort_traces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
