@@ -253,14 +253,40 @@ static int put_any(flatten_t *f, colbuf_table_t *t, colbuf_col_t *c, const otlp_
 
 /* Append attributes as map entries to the children of MAP column m; the new range
  * (offset, length) is returned in *r. */
+static int same_bytes(slice_t a, slice_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/* Spans from one instrumentation carry the same keys in the same order, often with the
+ * same values: entry i of the previous map in this column is compared first (one short
+ * memcmp) and shared when equal, before hashing for the intern table. */
 static int put_attrs_entries(flatten_t *f, colbuf_table_t *t, colbuf_col_t *m,
                              const otlp_attrs_t *a, colbuf_range_t *r)
 {
     size_t start = m->child->n;
+    colbuf_range_t prev = {0, 0};
+    if (m->n)
+        prev = ((const colbuf_range_t *)m->v)[m->n - 1];
+    const slice_t *pk = m->child->v, *pv = m->child2->v;
     for (size_t i = 0; i < a->n; i++) {
-        int rc = put_slice(t, m->child, a->v[i].key);
-        if (!rc)
-            rc = put_any(f, t, m->child2, &a->v[i].value);
+        const otlp_kv_t *e = &a->v[i];
+        int rc;
+        if (i < prev.len && same_bytes(pk[prev.off + i], e->key)) {
+            rc = colbuf_put_ref(t, m->child, pk[prev.off + i]);
+            pk = m->child->v; /* the put may have grown (moved) the array */
+        } else {
+            rc = put_slice(t, m->child, e->key);
+            pk = m->child->v;
+        }
+        if (rc)
+            return rc;
+        if (i < prev.len && e->value.type == OTLP_ANY_STRING &&
+            same_bytes(pv[prev.off + i], e->value.u.str))
+            rc = colbuf_put_ref(t, m->child2, pv[prev.off + i]);
+        else
+            rc = put_any(f, t, m->child2, &e->value);
+        pv = m->child2->v;
         if (rc)
             return rc;
     }
