@@ -170,6 +170,21 @@ static int kvlist_json(const otlp_kv_t *kv, size_t n, buf_t *out, int depth)
     return rc ? rc : buf_append_byte(out, '}');
 }
 
+/* Decimal text of an integer (status codes, sizes, ports: on the hot path, no printf). */
+static int put_int_text(buf_t *out, int64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    return buf_append(out, tmp + i, sizeof(tmp) - i);
+}
+
 /* JSON of a value nested in an array or map (Go's json.Marshal of AsRaw()). The model's
  * depth cap (OTLP_MAX_ANY_DEPTH) bounds the recursion; the extra check is defensive. */
 static int any_json(const otlp_any_t *v, buf_t *out, int depth)
@@ -182,7 +197,7 @@ static int any_json(const otlp_any_t *v, buf_t *out, int depth)
     case OTLP_ANY_BOOL:
         return buf_append_str(out, v->u.boolean ? "true" : "false");
     case OTLP_ANY_INT:
-        return buf_printf(out, "%lld", (long long)v->u.i64);
+        return put_int_text(out, v->u.i64);
     case OTLP_ANY_DOUBLE:
         if (!isfinite(v->u.f64))
             return buf_append_str(out, "null");

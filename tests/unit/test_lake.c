@@ -824,6 +824,21 @@ static void test_any_text(void **state)
             assert_true(strtod((char *)b.data, NULL) == dbl[i].v); /* round trip */
         buf_free(&b);
     }
+    struct {
+        int64_t v;
+        const char *want;
+    } ints[] = {{0, "0"}, {7, "7"}, {-1, "-1"}, {200, "200"}, {INT64_MAX, "9223372036854775807"},
+                {INT64_MIN, "-9223372036854775808"}};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        otlp_any_t v = {.type = OTLP_ANY_INT};
+        v.u.i64 = ints[i].v;
+        buf_t ib;
+        buf_init(&ib, 4096);
+        assert_int_equal(flatten_any_text(&v, &ib), 0);
+        assert_int_equal(buf_append_byte(&ib, 0), 0);
+        assert_string_equal((char *)ib.data, ints[i].want);
+        buf_free(&ib);
+    }
     otlp_any_t bytes = {.type = OTLP_ANY_BYTES};
     bytes.u.bytes = slice_make("hello", 5);
     buf_t b;
