@@ -1132,7 +1132,9 @@ enum { GIN_LOOKUP = 0, GIN_KNOWN, GIN_SAME }; /* hash it; known (pointer cache);
 /* Look at value j ahead of its turn: the pointer cache (strings), then "equal to the
  * previous value" (trace ids of one trace arrive together), else hash it and prefetch
  * its slot. */
-static inline void gin_prepare(pqw_t *w, uint8_t kind, const colbuf_col_t *c, size_t j,
+#define PQW_INLINE inline __attribute__((always_inline))
+
+static PQW_INLINE void gin_prepare(pqw_t *w, const uint8_t kind, const colbuf_col_t *c, size_t j,
                                struct gin *x, const struct gin *prev)
 {
     value_key(kind, c, (uint32_t)j, &x->p, &x->len);
@@ -1159,10 +1161,9 @@ static inline void gin_prepare(pqw_t *w, uint8_t kind, const colbuf_col_t *c, si
  * software pipeline: value i + 2*GD_AHEAD has its string bytes prefetched, value
  * i + GD_AHEAD is prepared (gin_prepare), value i is looked up (its slot is in cache by
  * then). */
-static int gdict_build(pqw_t *w, struct leaf *L)
+static PQW_INLINE int gdict_run(pqw_t *w, struct leaf *L, const uint8_t kind)
 {
     const colbuf_col_t *c = L->col;
-    const uint8_t kind = L->kind;
     size_t n = c->n, e0 = w->ngents, nd = 0;
     int rc;
     L->has_gid = 0;
@@ -1254,6 +1255,29 @@ static int gdict_build(pqw_t *w, struct leaf *L)
 fail:
     gslots_clear(w, nd);
     return rc;
+}
+
+/* gdict_run with the kind a constant, so that each loop is compiled for its kind. */
+static int gdict_build(pqw_t *w, struct leaf *L)
+{
+    switch (L->kind) {
+    case CB_STR:
+        return gdict_run(w, L, CB_STR);
+    case CB_TRACEID:
+        return gdict_run(w, L, CB_TRACEID);
+    case CB_SPANID:
+        return gdict_run(w, L, CB_SPANID);
+    case CB_TS:
+    case CB_I64:
+    case CB_U64:
+    case CB_F64:
+        return gdict_run(w, L, CB_I64); /* 8 bytes */
+    case CB_I32:
+    case CB_U32:
+        return gdict_run(w, L, CB_I32); /* 4 bytes */
+    default:
+        return gdict_run(w, L, L->kind);
+    }
 }
 
 /* Table-wide memory past PQW_GPOOL_KEEP is given back after a write (a big flush should

@@ -598,6 +598,177 @@ static void test_errors(void **state)
     colbuf_table_destroy(t);
 }
 
+/* ---- dictionaries: one entry per distinct value, shared slices or not ------------------------ */
+
+/* Thrift compact protocol, just enough to read a PageHeader (parquet.thrift): an
+ * independent reader of what the writer put at a chunk's dictionary_page_offset. */
+static uint64_t tc_uvar(const uint8_t **p, const uint8_t *end)
+{
+    uint64_t v = 0;
+    for (int sh = 0; *p < end && sh < 64; sh += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80))
+            break;
+    }
+    return v;
+}
+
+static int64_t tc_zz(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Walk a struct; field `want` (an i32) of it, or of its struct field `sub` when sub > 0,
+ * into *out. */
+static void tc_struct(const uint8_t **p, const uint8_t *end, int want, int sub, int64_t *out)
+{
+    int16_t last = 0;
+    while (*p < end) {
+        uint8_t b = *(*p)++;
+        if (b == 0)
+            return;
+        int16_t id = (b >> 4) ? (int16_t)(last + (b >> 4)) : (int16_t)tc_zz(tc_uvar(p, end));
+        last = id;
+        switch (b & 15) {
+        case 1:
+        case 2:
+            break;
+        case 3:
+            (*p)++;
+            break;
+        case 4:
+        case 5:
+        case 6: {
+            int64_t v = tc_zz(tc_uvar(p, end));
+            if (sub == 0 && id == want)
+                *out = v;
+            break;
+        }
+        case 8: {
+            uint64_t n = tc_uvar(p, end);
+            *p += n;
+            break;
+        }
+        case 12:
+            if (sub > 0 && id == sub)
+                tc_struct(p, end, want, 0, out);
+            else
+                tc_struct(p, end, -1, 0, out);
+            break;
+        default:
+            fail_msg("thrift type %d not expected in a page header", b & 15);
+        }
+    }
+}
+
+/* num_values of the dictionary page at `off` of file `path` (-1: not a dictionary page). */
+static int64_t dict_page_values(const char *path, int64_t off)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t hdr[256];
+    assert_int_equal(fseek(f, off, SEEK_SET), 0);
+    size_t n = fread(hdr, 1, sizeof(hdr), f);
+    fclose(f);
+    const uint8_t *p = hdr;
+    int64_t type = -1, nv = -1;
+    tc_struct(&p, hdr + n, 1, 0, &type);
+    if (type != 2) /* DICTIONARY_PAGE */
+        return -1;
+    p = hdr;
+    tc_struct(&p, hdr + n, 1, 7, &nv); /* dictionary_page_header.num_values */
+    return nv;
+}
+
+/* The same few texts reach a column through one shared slice, through copies at other
+ * addresses (equal bytes, different pointers) and as the previous row's slice: every
+ * chunk's dictionary has exactly one entry per distinct text used in its row group (no
+ * duplicates whatever the pointers), for a top-level column and a map value leaf, and
+ * the file still reads back like DuckDB's. */
+static void test_dict_shared_strings(void **state)
+{
+    struct env *e = *state;
+    static const char *const texts[] = {"alpha", "", "beta: longer than sixteen bytes", "γ"};
+    enum { NT = 4, ROWS = 3000 };
+    colbuf_table_t *t = random_table(LAKE_TRACES, ROWS, 1700000000000000000ll);
+    slice_t shared[NT];
+    for (int k = 0; k < NT; k++)
+        assert_int_equal(colbuf_strdup(t, texts[k], strlen(texts[k]), &shared[k]), 0);
+    int sn = colbuf_col_index(t->schema, "SpanName"), sa = colbuf_col_index(t->schema, "SpanAttributes");
+    assert_true(sn >= 0 && sa >= 0);
+    colbuf_col_t *cols[2] = {&t->cols[sn], t->cols[sa].child2};
+    static int which[2][ROWS * 8];
+    for (int c = 0; c < 2; c++) {
+        slice_t *v = cols[c]->v;
+        assert_true(cols[c]->n <= ROWS * 8);
+        for (size_t i = 0; i < cols[c]->n; i++) {
+            uint64_t r = rnd();
+            int k = c == 0 && r % 2 ? 2 : (int)(r % NT); /* SpanName: some rows sort-tied */
+            which[c][i] = k;
+            switch ((r >> 8) % 3) {
+            case 0:
+                v[i] = shared[k];
+                break;
+            case 1: /* a copy: equal bytes elsewhere */
+                assert_int_equal(colbuf_strdup(t, texts[k], strlen(texts[k]), &v[i]), 0);
+                break;
+            default: /* the previous value's slice when it is the same text */
+                if (i && which[c][i - 1] == k)
+                    v[i] = v[i - 1];
+                else
+                    assert_int_equal(colbuf_strdup(t, texts[k], strlen(texts[k]), &v[i]), 0);
+            }
+        }
+    }
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/dict-native.parquet", e->dir);
+    snprintf(b, sizeof(b), "%s/dict-duckdb.parquet", e->dir);
+    uint32_t *perm = malloc(ROWS * sizeof(*perm));
+    assert_non_null(perm);
+    assert_int_equal(colbuf_sort(t, perm), 0);
+    for (int opt = 0; opt < 2; opt++) {
+        const pqw_options_t *po = opt ? NULL : &small_opts;
+        size_t rg = opt ? ROWS : small_opts.row_group_rows;
+        write_both(e, t, po, a, b);
+        compare_files(e, t, a, b);
+        static const char *const paths[2] = {"SpanName", "SpanAttributes.key_value.value"};
+        for (int c = 0; c < 2; c++) {
+            char q[1024];
+            snprintf(q, sizeof(q),
+                     "SELECT row_group_id, dictionary_page_offset FROM parquet_metadata('%s') WHERE "
+                     "array_to_string(string_split(path_in_schema, ', '), '.') = '%s' ORDER BY 1",
+                     a, paths[c]);
+            duckdb_result r;
+            tl_query(&e->d, q, &r);
+            idx_t nrg = duckdb_row_count(&r);
+            assert_int_equal(nrg, (ROWS + rg - 1) / rg);
+            const colbuf_range_t *ranges = t->cols[sa].v;
+            for (idx_t g = 0; g < nrg; g++) {
+                /* distinct texts in this row group, counted in C */
+                int used[NT] = {0}, want = 0;
+                for (size_t row = g * rg; row < (g + 1) * rg && row < ROWS; row++) {
+                    uint32_t pr = perm[row];
+                    if (c == 0) {
+                        used[which[0][pr]] = 1;
+                    } else {
+                        for (uint32_t j = 0; j < ranges[pr].len; j++)
+                            used[which[1][ranges[pr].off + j]] = 1;
+                    }
+                }
+                for (int k = 0; k < NT; k++)
+                    want += used[k];
+                int64_t off = duckdb_value_int64(&r, 1, g);
+                assert_true(off > 0);
+                assert_int_equal(dict_page_values(a, off), want);
+            }
+            duckdb_destroy_result(&r);
+        }
+    }
+    free(perm);
+    colbuf_table_destroy(t);
+}
+
 /* colbuf_sort's trace order (radix sort on an id prefix, then runs of equal prefixes
  * ordered in full) is exactly: TraceId (absent first, then bytewise), Timestamp, row;
  * checked pair by pair on ids sharing 4- and 8-byte prefixes, long runs of one id, many
@@ -684,6 +855,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flattened_traces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dict_shared_strings, setup, teardown),
         cmocka_unit_test(test_sort_traces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
