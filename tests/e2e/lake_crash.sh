@@ -9,7 +9,7 @@
 #   - every acknowledged span is in the lake exactly once (DuckDB over the files the
 #     catalog lists, through the small C helper lake_duck.c);
 #   - no span is in the lake twice at all (unacknowledged ones may be there once);
-#   - hyparquet (+ hyparquet-compressors), an independent reader, reads the same files
+#   - hyparquet (+ hyparquet-compressors) and arrow-rs (parquet-wasm), independent readers, read the same files
 #     to identical rows (row count and values of 12 columns, maps included).
 # Needs: orasi run wired to the lake sink, node + tests/e2e/node_modules (scripts/setup
 # --test), a C compiler.
@@ -21,8 +21,8 @@ DUCK_DIR=$E2E_SRC/.deps/duckdb-1.4.4
 
 e2e_need_orasi
 command -v node >/dev/null || e2e_die "node is missing (scripts/setup --test)"
-[ -d "$E2E_DIR/node_modules/hyparquet" ] && [ -d "$E2E_DIR/node_modules/hyparquet-compressors" ] \
-  || e2e_die "hyparquet is missing: run scripts/setup --test (npm ci in tests/e2e)"
+[ -d "$E2E_DIR/node_modules/hyparquet" ] && [ -d "$E2E_DIR/node_modules/hyparquet-compressors" ] && [ -d "$E2E_DIR/node_modules/parquet-wasm" ] \
+  || e2e_die "hyparquet or parquet-wasm is missing: run scripts/setup --test (npm ci in tests/e2e)"
 [ -f "$DUCK_DIR/lib/libduckdb.so" ] || e2e_die "DuckDB is missing: run scripts/setup"
 
 DUCK=$E2E_TMP/lake_duck
@@ -118,6 +118,14 @@ if cmp -s "$E2E_TMP/duck.tsv" "$E2E_TMP/hyparquet.tsv"; then
   e2e_ok "hyparquet and DuckDB read identical values (${#files[@]} files)"
 else
   e2e_fail "hyparquet and DuckDB disagree: $(diff "$E2E_TMP/duck.tsv" "$E2E_TMP/hyparquet.tsv" | head -4)"
+fi
+# And through arrow-rs (parquet-wasm): a third, stricter implementation of the format.
+(cd "$E2E_DIR" && node lake_read.mjs --arrow "${files[@]}") | sort >"$E2E_TMP/arrow.tsv" \
+  || e2e_fail "arrow-rs (parquet-wasm) could not read the lake"
+if cmp -s "$E2E_TMP/duck.tsv" "$E2E_TMP/arrow.tsv"; then
+  e2e_ok "arrow-rs and DuckDB read identical values (${#files[@]} files)"
+else
+  e2e_fail "arrow-rs and DuckDB disagree: $(diff "$E2E_TMP/duck.tsv" "$E2E_TMP/arrow.tsv" | head -4)"
 fi
 # Files are ZSTD-compressed, as the lake promises.
 nz=$("$DUCK" "$DATA" traces \
