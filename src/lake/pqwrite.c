@@ -21,7 +21,9 @@
  *   DICTIONARY_PAGE  body: the distinct values, PLAIN (BYTE_ARRAY: u32 LE length + bytes;
  *                    INT32/INT64/DOUBLE: 4/8 bytes LE); encoding PLAIN. Present when the
  *                    chunk's first page was smaller dictionary-encoded (dictionary +
- *                    indices) than in the leaf's other encoding (below). Booleans never.
+ *                    indices) than in the leaf's other encoding (below). Booleans never,
+ *                    nor leaves whose first PQW_PROBE values are > 90 % distinct. The
+ *                    values are those the chunk uses, each once, in first-use order.
  *   DATA_PAGE (v1)   body: [repetition levels][definition levels][values]; each level
  *                    block is u32 LE byte length + RLE/bit-packed hybrid (bit width of the
  *                    max level), present only when the leaf's max level is > 0. Values:

@@ -10,9 +10,10 @@
  * BYTE_STREAM_SPLIT; every page is ZSTD-compressed and every leaf column chunk carries
  * min/max statistics. The file layout is specified at the top of pqwrite.c.
  *
- * A writer holds reusable scratch memory (page buffers, a dictionary hash table, one
- * ZSTD context) and is used by one thread at a time. It never fsyncs or renames: the
- * caller does (lake.c).
+ * A writer holds reusable scratch memory (page buffers, table-wide dictionaries: 4 bytes
+ * per value of a dictionary-encoded leaf while a table is written, kept up to 64 MiB for
+ * the next write; one ZSTD context) and is used by one thread at a time. It never fsyncs
+ * or renames: the caller does (lake.c).
  */
 #ifndef ORASI_LAKE_PQWRITE_H
 #define ORASI_LAKE_PQWRITE_H
