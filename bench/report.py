@@ -275,7 +275,9 @@ def render(jsonl, out):
     w("")
     w("`orasi run --workers 1` with the default lake sink (WAL with `fsync`, columnar buffers, "
       "ZSTD Parquet, SQLite catalog), a fresh server per repetition; `orasi loadgen --rate max` "
-      "over HTTP/protobuf for the measured interval, then the server's CPU is read once every "
+      "over HTTP/protobuf for the measured interval (after a warm-up load of at least 5 s has "
+      "been published, so that the server runs as it does when it has been up a while), then "
+      "the server's CPU is read once every "
       "buffered row is published (`orasi_lake_rows_buffered` = 0), so the figure covers the "
       "whole path to Parquet. Bytes per span: HTTP request bytes sent (protobuf bodies plus "
       "headers) ÷ spans sent, next to Parquet bytes on disk ÷ rows published.")

@@ -250,22 +250,23 @@ struct colbuf_intern {
 
 static uint32_t intern_hash(const uint8_t *p, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, a, b;
+    if (n > 16) {
+        /* long strings: every 8-byte word, then the last 16 bytes below */
+        for (size_t i = 0; i + 16 < n; i += 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdull;
+            h ^= h >> 32;
+        }
+        p += n - 16;
+        n = 16;
     }
-    if (n) {
-        uint64_t w = 0;
-        memcpy(&w, p, n);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-        h ^= h >> 29;
-    }
-    uint32_t r = (uint32_t)(h ^ (h >> 32));
+    colbuf_words16(p, n, &a, &b);
+    h = (h ^ a) * 0xff51afd7ed558ccdull;
+    h = (h ^ (h >> 29) ^ b) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 32;
+    uint32_t r = (uint32_t)h;
     return r ? r : 1;
 }
 
@@ -636,7 +637,7 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     size_t mask = in->nslots - 1;
     in->lookups++;
     for (size_t i = h & mask; in->hash[i]; i = (i + 1) & mask) {
-        if (in->hash[i] == h && in->s[i].len == len && memcmp(in->s[i].p, p, len) == 0) {
+        if (in->hash[i] == h && in->s[i].len == len && colbuf_bytes_eq(in->s[i].p, p, len)) {
             in->hits++;
             ((slice_t *)c->v)[c->n++] = in->s[i];
             return 0;

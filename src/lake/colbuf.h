@@ -28,6 +28,7 @@
 #include <duckdb.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The seven lake tables ("signal=" directory names and SQL table names). */
 enum lake_sig {
@@ -137,6 +138,36 @@ size_t colbuf_table_capacity(const colbuf_table_t *t);
 static inline size_t colbuf_table_bytes(const colbuf_table_t *t)
 {
     return t->heap_bytes + t->array_bytes;
+}
+/* Two words that cover every byte of a string of at most 16 bytes (overlapping loads
+ * for 4..16 bytes, single bytes below): equal strings of equal length give equal words
+ * and, for n <= 16, equal words of equal length mean equal strings. */
+static inline void colbuf_words16(const uint8_t *p, size_t n, uint64_t *a, uint64_t *b)
+{
+    if (n >= 8) {
+        memcpy(a, p, 8);
+        memcpy(b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        *a = x;
+        *b = y;
+    } else {
+        *a = n ? (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
+        *b = 0;
+    }
+}
+/* Byte equality of two strings, without a call for the short ones that dominate. */
+static inline int colbuf_bytes_eq(const void *x, const void *y, size_t n)
+{
+    if (n <= 16) {
+        uint64_t a1, b1, a2, b2;
+        colbuf_words16(x, n, &a1, &b1);
+        colbuf_words16(y, n, &a2, &b2);
+        return a1 == a2 && b1 == b2;
+    }
+    return memcmp(x, y, n) == 0;
 }
 /* Column index by name; -1 when absent. */
 int colbuf_col_index(const colbuf_schema_t *s, const char *name);

@@ -270,7 +270,7 @@ static int put_any(flatten_t *f, colbuf_table_t *t, colbuf_col_t *c, const otlp_
  * (offset, length) is returned in *r. */
 static int same_bytes(slice_t a, slice_t b)
 {
-    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+    return a.len == b.len && colbuf_bytes_eq(a.p, b.p, a.len);
 }
 
 /* Spans from one instrumentation carry the same keys in the same order, often with the

@@ -173,6 +173,40 @@ static void test_reset_respects_cap(void **state)
     colbuf_table_destroy(t);
 }
 
+/* colbuf_bytes_eq agrees with memcmp for every length and every single differing byte. */
+static void test_bytes_eq(void **state)
+{
+    (void)state;
+    uint8_t a[48], b[48];
+    for (size_t n = 0; n <= sizeof(a); n++) {
+        for (size_t i = 0; i < n; i++)
+            a[i] = b[i] = (uint8_t)(i * 37 + n);
+        assert_true(colbuf_bytes_eq(a, b, n));
+        for (size_t k = 0; k < n; k++) {
+            b[k] ^= 0x40;
+            assert_false(colbuf_bytes_eq(a, b, n));
+            b[k] ^= 0x40;
+        }
+    }
+    /* interning finds equal strings of every length, keeps different ones apart */
+    colbuf_table_t *t = colbuf_table_create(LAKE_TRACES, 0);
+    colbuf_col_t *c = col(t, "SpanName");
+    char s1[64], s2[64];
+    for (size_t n = 1; n <= COLBUF_INTERN_MAX_LEN; n++) {
+        for (size_t i = 0; i < n; i++)
+            s1[i] = s2[i] = (char)('a' + (i + n) % 26);
+        s2[n - 1] = '#';
+        size_t at0 = c->n;
+        assert_int_equal(colbuf_put_istr(t, c, s1, n), 0);
+        assert_int_equal(colbuf_put_istr(t, c, s2, n), 0);
+        assert_int_equal(colbuf_put_istr(t, c, s1, n), 0);
+        assert_ptr_equal(at(c, at0).p, at(c, at0 + 2).p);
+        assert_ptr_not_equal(at(c, at0).p, at(c, at0 + 1).p);
+        assert_memory_equal(at(c, at0 + 1).p, s2, n);
+    }
+    colbuf_table_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_intern_turns_off_for_distinct_values),
         cmocka_unit_test(test_reset_reuses_memory),
         cmocka_unit_test(test_reset_respects_cap),
+        cmocka_unit_test(test_bytes_eq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
