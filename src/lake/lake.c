@@ -81,7 +81,7 @@ const config_option_t lake_config_options[] = {
         "DuckDB threads used to sort and encode one Parquet file"),
     OPT("duckdb_memory_limit", CONFIG_STR, NULL, duckdb_memory_limit, 0, 0,
         "DuckDB memory limit per writer (e.g. 1GB); empty = DuckDB's default"),
-    OPT("zstd_level", CONFIG_INT, "3", zstd_level, 1, 22, "Parquet ZSTD compression level"),
+    OPT("zstd_level", CONFIG_INT, "1", zstd_level, 1, 22, "Parquet ZSTD compression level"),
     {"parquet_writer", CONFIG_ENUM, "native", offsetof(struct lake_options, parquet_writer), 0, 0,
      "who encodes flushed buffers as Parquet: native (Orasi's own writer, pqwrite.c) or duckdb "
      "(COPY through the embedded DuckDB); same columns, types and values. Compaction always "
@@ -118,7 +118,7 @@ void lake_options_default(struct lake_options *o)
     o->compaction_target_bytes = 128ull << 20;
     o->delete_grace = 60 * NS_PER_S;
     o->duckdb_threads = 1;
-    o->zstd_level = 3;
+    o->zstd_level = 1;
     o->parquet_writer = 1;
     o->wal_sync = 0;
     o->wal_max_bytes = 1ull << 30;

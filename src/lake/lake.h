@@ -62,7 +62,7 @@ struct lake_options {
     uint64_t delete_grace;       /* ns before replaced/expired files are unlinked (1m) */
     int64_t duckdb_threads;      /* DuckDB threads per writer (1) */
     char *duckdb_memory_limit;   /* per writer, e.g. "1GB"; NULL = DuckDB default */
-    int64_t zstd_level;          /* Parquet ZSTD level (3) */
+    int64_t zstd_level;          /* Parquet ZSTD level (1) */
     int parquet_writer;          /* 0 duckdb, 1 native (pqwrite.c) (native) */
     /* used by the lake sink for its write-ahead log (<data_dir>/wal) */
     int wal_sync;                /* 0 fsync, 1 os, 2 none (fsync) */
