@@ -356,7 +356,8 @@ static void bufs_destroy(struct lake_buf *b)
 }
 
 /* Published buffers: keep their tables (emptied) for reuse while the pool has room —
- * at most LAKE_SPARE_MAX tables holding a quarter of max_buffer_bytes — else free them. */
+ * at most LAKE_SPARE_MAX tables holding half of max_buffer_bytes (a table filled to
+ * flush_rows spans holds ~300 MB of arrays and heap) — else free them. */
 static void bufs_recycle(lake_t *l, struct lake_buf *b)
 {
     while (b) {
@@ -366,7 +367,7 @@ static void bufs_recycle(lake_t *l, struct lake_buf *b)
         size_t cap = colbuf_table_capacity(t);
         pthread_mutex_lock(&l->mu);
         if (!l->stop && l->nspare < LAKE_SPARE_MAX &&
-            l->spare_bytes + cap <= l->o.max_buffer_bytes / 4) {
+            l->spare_bytes + cap <= l->o.max_buffer_bytes / 2) {
             l->spare[l->nspare++] = t;
             l->spare_bytes += cap;
             b->t = NULL;
@@ -385,6 +386,7 @@ static colbuf_table_t *spare_take(lake_t *l, int sig)
         if (t->schema->sig != sig)
             continue;
         l->spare[i] = l->spare[--l->nspare];
+        l->st.tables_reused++;
         size_t cap = colbuf_table_capacity(t);
         l->spare_bytes = l->spare_bytes > cap ? l->spare_bytes - cap : 0;
         return t;

@@ -135,6 +135,7 @@ struct lake_stats {
     uint64_t files_expired;
     uint64_t files_unlinked;
     uint64_t published_seq;
+    uint64_t tables_reused;   /* buffers started on an emptied published table */
 };
 void lake_stats(lake_t *l, struct lake_stats *s);
 

@@ -577,6 +577,52 @@ static void test_partitions_and_sort(void **state)
     free(dir);
 }
 
+/* Published tables are reused by later buffers: the reused table starts empty, and the
+ * rows written through it are exactly the new ones (nothing of the previous flush leaks
+ * in, strings interned before are not returned). */
+static void test_table_reuse(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    lake_t *l = open_lake(dir, NULL);
+    arena_t *a = arena_create(1 << 16, 0);
+    otlp_traces_t m1 = tl_traces(a, "svc-one", 500, T0, 1000, 1);
+    assert_int_equal(lake_append_traces(l, tl_s("t"), &m1, 0), 0);
+    assert_int_equal(lake_flush(l, 0), 0);
+    struct lake_stats st;
+    lake_stats(l, &st);
+    assert_int_equal(st.tables_reused, 0);
+    /* the same signal again (another tenant, another service): a spare table is used */
+    otlp_traces_t m2 = tl_traces(a, "svc-two", 300, T0 + 10 * SEC, 1000, 100000);
+    assert_int_equal(lake_append_traces(l, tl_s("u"), &m2, 0), 0);
+    lake_stats(l, &st);
+    assert_int_equal(st.tables_reused, 1);
+    assert_int_equal(st.rows_buffered, 300);
+    assert_int_equal(lake_flush(l, 0), 0);
+
+    tl_duck_t d;
+    tl_duck_open(&d);
+    assert_int_equal(count_rows(&d, l, "t", LAKE_TRACES), 500);
+    assert_int_equal(count_rows(&d, l, "u", LAKE_TRACES), 300);
+    size_t n;
+    char *fl = file_list(l, "u", LAKE_TRACES, &n);
+    char q[8192];
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM read_parquet(%s) WHERE ServiceName <> 'svc-two'"
+             " OR ResourceAttributes['service.name'] <> 'svc-two' OR SpanAttributes['http.method'] <> 'GET'"
+             " OR NOT starts_with(SpanName, 'op-')",
+             fl);
+    assert_int_equal(tl_query_int(&d, q), 0);
+    snprintf(q, sizeof(q), "SELECT count(DISTINCT SpanAttributes['i']) FROM read_parquet(%s)", fl);
+    assert_int_equal(tl_query_int(&d, q), 300);
+    free(fl);
+    tl_duck_close(&d);
+    arena_destroy(a);
+    lake_close(l);
+    tl_rmrf(dir);
+    free(dir);
+}
+
 /* ---- crash consistency ------------------------------------------------------------------------ */
 
 static size_t count_parquet(const char *dir)
@@ -908,6 +954,7 @@ int main(void)
         cmocka_unit_test_teardown(test_logs_every_field, teardown),
         cmocka_unit_test_teardown(test_metrics_every_kind, teardown),
         cmocka_unit_test_teardown(test_partitions_and_sort, teardown),
+        cmocka_unit_test_teardown(test_table_reuse, teardown),
         cmocka_unit_test_teardown(test_crash_before_commit_and_replay, teardown),
         cmocka_unit_test_teardown(test_empty_records_advance_seq, teardown),
         cmocka_unit_test_teardown(test_failed_append_is_atomic, teardown),
