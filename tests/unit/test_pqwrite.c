@@ -118,6 +118,32 @@ static double rnd_double(void)
     }
 }
 
+/* 1: maps and lists are shaped for the level and index encoders' fast paths instead of
+ * random: empty for the first 1200 rows (whole row groups of empty maps), then exactly
+ * one entry each, then 8-37 entries whose values come in long runs of one text or
+ * cycle through ~1500 distinct short texts (dictionary indices up to 11 bits). */
+static int shape_mode;
+
+static void put_shaped_map(struct gen *g, colbuf_col_t *c)
+{
+    colbuf_table_t *t = g->t;
+    uint64_t r = rnd();
+    size_t n = g->row < 1200 ? 0 : g->row < 2400 ? 1 : 8 + (r >> 8) % 30;
+    size_t start = c->child->n;
+    for (size_t i = 0; i < n; i++) {
+        char tmp[32];
+        int len = snprintf(tmp, sizeof(tmp), "k%zu", i % 3);
+        assert_int_equal(colbuf_put_str(t, c->child, tmp, (size_t)len), 0);
+        if (r % 2) {
+            assert_int_equal(colbuf_put_ref(t, c->child2, g->pool[1]), 0);
+        } else {
+            len = snprintf(tmp, sizeof(tmp), "v%llu", (unsigned long long)((g->row * 7 + i) % 1500));
+            assert_int_equal(colbuf_put_str(t, c->child2, tmp, (size_t)len), 0);
+        }
+    }
+    assert_int_equal(colbuf_put_range(t, c, start, n), 0);
+}
+
 static void put_value(struct gen *g, colbuf_col_t *c, uint8_t kind, int mode, int64_t ts)
 {
     colbuf_table_t *t = g->t;
@@ -179,6 +205,10 @@ static void put_value(struct gen *g, colbuf_col_t *c, uint8_t kind, int mode, in
         break;
     case CB_MAP: {
         colbuf_range_t *rv = c->v;
+        if (shape_mode) {
+            put_shaped_map(g, c);
+            break;
+        }
         if (c->n && r % 4 == 0) { /* share the previous row's map */
             colbuf_range_t prev = rv[c->n - 1];
             assert_int_equal(colbuf_put_range(t, c, prev.off, prev.len), 0);
@@ -201,6 +231,8 @@ static void put_list(struct gen *g, colbuf_col_t *c, uint8_t elem, int mode, int
 {
     uint64_t r = rnd();
     size_t n = r % 3 == 0 ? 0 : (r >> 8) % 4, start = c->child->n;
+    if (shape_mode)
+        n = g->row < 1200 ? 0 : g->row < 2400 ? 1 : 8 + (r >> 8) % 30;
     for (size_t i = 0; i < n; i++)
         put_value(g, c->child, elem, mode, ts);
     assert_int_equal(colbuf_put_range(g->t, c, start, n), 0);
@@ -498,6 +530,19 @@ static void test_defaults_and_plain(void **state)
     pqw_options_t po = small_opts;
     po.plain_ints = 1;
     run_signal(state, LAKE_METRICS_EXP_HISTOGRAM, 2500, &po);
+}
+
+/* Maps and lists empty in whole row groups, with exactly one entry, and long with runs
+ * of equal values and wide dictionary indices (the RLE hybrid's run scan and the
+ * group-of-8 bit packing at widths 1..11), in small and default pages. */
+static void test_shapes(void **state)
+{
+    pqw_options_t po = small_opts;
+    po.dict_bytes = 1u << 20;
+    shape_mode = 1;
+    run_signal(state, LAKE_TRACES, 3000, &po);
+    run_signal(state, LAKE_LOGS, 2600, NULL);
+    shape_mode = 0;
 }
 
 static void test_empty_table(void **state)
@@ -853,6 +898,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_and_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flattened_traces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dict_shared_strings, setup, teardown),
