@@ -1129,6 +1129,87 @@ int colbuf_sort(const colbuf_table_t *t, uint32_t *perm)
     return 0;
 }
 
+/* Trace-id groups (colbuf_group): 1 when done, 0 when the ids are too skewed. */
+#define GROUP_PREFIXES 65536u
+static int group_by_traceid(const colbuf_table_t *t, const colbuf_col_t *ids_col, size_t rg,
+                            uint32_t *perm, uint32_t *ends, size_t *ngroups, int *rc)
+{
+    size_t n = t->rows, G = (n + rg - 1) / rg;
+    const otlp_trace_id_t *ids = ids_col->v;
+    uint32_t *hist = orasi_calloc(GROUP_PREFIXES, sizeof(*hist));
+    uint16_t *map = orasi_malloc(GROUP_PREFIXES * sizeof(*map));
+    uint32_t *pos = orasi_calloc(G, sizeof(*pos));
+    int done = 0;
+    *rc = 0;
+    if (!hist || !map || !pos) {
+        *rc = ORASI_ENOMEM;
+        goto out;
+    }
+    /* an absent id ("") has prefix 0: first, as its empty text sorts */
+#define PREFIX(i) (ids[i].len ? (uint32_t)ids[i].id[0] << 8 | ids[i].id[1] : 0u)
+    for (size_t i = 0; i < n; i++)
+        hist[PREFIX(i)]++;
+    /* group g ends at the first prefix where the running count reaches (g+1) * n / G */
+    size_t g = 0, acc = 0;
+    for (uint32_t p = 0; p < GROUP_PREFIXES; p++) {
+        map[p] = (uint16_t)g;
+        acc += hist[p];
+        pos[g] += hist[p];
+        if (g + 1 < G && acc * G >= (g + 1) * n)
+            g++;
+    }
+    size_t ng = 0, sum = 0;
+    for (size_t k = 0; k < G; k++) {
+        if (pos[k] > 2 * rg)
+            goto out; /* skewed ids: sort instead */
+        uint32_t c = pos[k];
+        pos[k] = (uint32_t)sum;
+        sum += c;
+        if (c)
+            ends[ng++] = (uint32_t)sum;
+    }
+    for (size_t i = 0; i < n; i++)
+        perm[pos[map[PREFIX(i)]]++] = (uint32_t)i;
+#undef PREFIX
+    *ngroups = ng ? ng : 1;
+    if (!ng)
+        ends[0] = 0;
+    done = 1;
+out:
+    orasi_free(hist);
+    orasi_free(map);
+    orasi_free(pos);
+    return done;
+}
+
+int colbuf_group(const colbuf_table_t *t, size_t group_rows, uint32_t *perm, uint32_t *ends,
+                 size_t *ngroups)
+{
+    if (!group_rows)
+        return ORASI_EINVAL;
+    if (t->rows > UINT32_MAX)
+        return ORASI_ETOOBIG;
+    size_t n = t->rows, G = (n + group_rows - 1) / group_rows;
+    int ci = t->schema->sort[0] ? colbuf_col_index(t->schema, t->schema->sort[0]) : -1;
+    if (ci >= 0 && t->cols[ci].kind == CB_TRACEID && n > 0 && G <= UINT16_MAX) {
+        int rc;
+        if (group_by_traceid(t, &t->cols[ci], group_rows, perm, ends, ngroups, &rc))
+            return 0;
+        if (rc)
+            return rc;
+    }
+    int rc = colbuf_sort(t, perm);
+    if (rc)
+        return rc;
+    size_t ng = 0;
+    for (size_t r = 0; r < n; r += group_rows)
+        ends[ng++] = (uint32_t)(r + group_rows < n ? r + group_rows : n);
+    if (!ng)
+        ends[ng++] = 0;
+    *ngroups = ng;
+    return 0;
+}
+
 int colbuf_fill(const colbuf_table_t *t, size_t ci, duckdb_vector v, size_t row, size_t count)
 {
     if (ci >= t->schema->ncols || row + count > t->rows)

@@ -226,6 +226,18 @@ int colbuf_fill(const colbuf_table_t *t, size_t ci, duckdb_vector v, size_t row,
  * ids compare as their hex text does). Sort columns are CB_STR, CB_TS, CB_I64 or
  * CB_TRACEID. */
 int colbuf_sort(const colbuf_table_t *t, uint32_t *perm);
+/* The rows in row groups for the native Parquet writer, about `group_rows` (> 0) rows
+ * each: perm[0..rows) receives row numbers group by group and ends[g] the end of group
+ * g in perm (ends has room for ceil(rows / group_rows) entries; *ngroups receives the
+ * count, at least 1). For a table whose first sort column is a CB_TRACEID (traces), each
+ * group holds the rows of its own slice of the trace-id space (cut on the ids' first 16
+ * bits at the quantiles of the table), in row (arrival) order: the row groups' TraceId
+ * min/max are disjoint as with colbuf_sort, while the writer reads every column in
+ * ascending order instead of at random. If the ids are so skewed that a group would pass
+ * 2 * group_rows, and for every other table, it is colbuf_sort's order cut every
+ * group_rows rows. 0, ORASI_ENOMEM, ORASI_EINVAL, ORASI_ETOOBIG. */
+int colbuf_group(const colbuf_table_t *t, size_t group_rows, uint32_t *perm, uint32_t *ends,
+                 size_t *ngroups);
 /* Like colbuf_fill for the rows rows[0..count) (any order). */
 int colbuf_fill_rows(const colbuf_table_t *t, size_t ci, duckdb_vector v, const uint32_t *rows,
                      size_t count);

@@ -221,21 +221,20 @@ static int run(parquet_writer_t *w, const char *sql, duckdb_result *res, char *e
     return 0;
 }
 
-/* The native writer: sort our row numbers, encode. */
+/* The native writer: order our row numbers in row groups (colbuf_group), encode. */
 static int write_native(parquet_writer_t *w, const colbuf_table_t *t, const char *path, char *err,
                         size_t errlen)
 {
+    size_t rg = (size_t)w->o.row_group_rows, ng = 0;
     uint32_t *perm = orasi_malloc((t->rows ? t->rows : 1) * sizeof(*perm));
-    if (!perm) {
-        snprintf(err, errlen, "parquet: out of memory");
-        return ORASI_ENOMEM;
-    }
-    int rc = colbuf_sort(t, perm);
+    uint32_t *ends = orasi_malloc(((t->rows + rg - 1) / rg + 1) * sizeof(*ends));
+    int rc = perm && ends ? colbuf_group(t, rg, perm, ends, &ng) : ORASI_ENOMEM;
     if (rc)
-        snprintf(err, errlen, "parquet: cannot sort: %s", orasi_strerror(rc));
+        snprintf(err, errlen, "parquet: cannot order the rows: %s", orasi_strerror(rc));
     else
-        rc = pqw_write(w->native, t, perm, path, NULL, err, errlen);
+        rc = pqw_write(w->native, t, perm, ends, ng, path, NULL, err, errlen);
     orasi_free(perm);
+    orasi_free(ends);
     return rc;
 }
 

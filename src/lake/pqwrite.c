@@ -22,7 +22,7 @@
  *                    INT32/INT64/DOUBLE: 4/8 bytes LE); encoding PLAIN. Present when the
  *                    chunk's first page was smaller dictionary-encoded (dictionary +
  *                    indices) than in the leaf's other encoding (below). Booleans never,
- *                    nor leaves whose first PQW_PROBE values are > 90 % distinct. The
+ *                    nor leaves whose first PQW_PROBE values are > 50 % distinct. The
  *                    values are those the chunk uses, each once, in first-use order.
  *   DATA_PAGE (v1)   body: [repetition levels][definition levels][values]; each level
  *                    block is u32 LE byte length + RLE/bit-packed hybrid (bit width of the
@@ -92,11 +92,12 @@
 #define PQW_BUF_MAX (1u << 30)     /* any one scratch buffer (a page, a chunk) */
 #define PQW_META_MAX (256u << 20)  /* the footer */
 #define PQW_OUT_FLUSH (4u << 20)   /* write(2) the output buffer past this */
+#define PQW_MAX_GROUPS 65535u     /* row groups in one file */
 #define PQW_PAGE_LEVELS (1u << 20) /* level entries per page (a long single row may exceed) */
 #define PQW_STAT_MAX 64            /* longest string min/max kept exactly */
 #define PQW_PCACHE 4096            /* pointer cache slots (shared / interned strings) */
 #define PQW_PROBE 8192             /* values a leaf's dictionary pass looks at before it
-                                      may give up (nearly all distinct) */
+                                      may give up (> 50 % distinct) */
 #define PQW_GPOOL_KEEP (64u << 20) /* table-wide dictionary memory kept between writes */
 
 #define PQW_INLINE inline __attribute__((always_inline))
@@ -1040,9 +1041,12 @@ static void stats_str(struct stats *st, uint8_t kind, const colbuf_col_t *c, uin
  *     table-wide id to that number (+1) and is reset from the chunk's list (w->lents) when
  *     the chunk ends. Per value this is two array loads, no hashing, no string bytes.
  *
- * A leaf whose first PQW_PROBE values are nearly all distinct (span ids, timestamps)
- * gets no ids and no dictionary: the per-chunk rule (dictionary + indices must beat the
- * other encoding on the first page) would drop it anyway. Booleans never have one.
+ * A leaf whose first PQW_PROBE values are more than half distinct (span ids, parent span
+ * ids, timestamps) gets no ids and no dictionary: the per-chunk rule (dictionary +
+ * indices must beat the other encoding on the first page) would mostly drop it anyway,
+ * and ZSTD finds the repeats of such a column in its plain encoding (ParentSpanId:
+ * the same bytes per span either way, for half the writer's time on that column).
+ * Booleans never have one.
  */
 
 /* Two words that determine a key of up to 16 bytes given its length (overlapping
@@ -1289,8 +1293,8 @@ static PQW_INLINE int gdict_run(pqw_t *w, struct leaf *L, const uint8_t kind)
             pc->len = x.len;
             pc->g = g + 1;
         }
-        if (i + 1 == probe && probe >= 256 && nd * 10 > probe * 9) {
-            gslots_clear(w, nd); /* nearly all distinct: no dictionary */
+        if (i + 1 == probe && probe >= 256 && nd * 2 > probe) {
+            gslots_clear(w, nd); /* mostly distinct: no dictionary */
             return 0;
         }
     }
@@ -2082,8 +2086,8 @@ static int chunk_write(pqw_t *w, const struct leaf *L, const uint32_t *perm, siz
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-static int write_file(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, char *err,
-                      size_t errlen)
+static int write_file(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm,
+                      const uint32_t *ends, size_t nends, char *err, size_t errlen)
 {
     const colbuf_schema_t *s = t->schema;
     int rc;
@@ -2104,7 +2108,7 @@ static int write_file(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, c
     if ((rc = emit(w, "PAR1", 4)))
         goto io;
     size_t rgn = (size_t)w->o.row_group_rows;
-    size_t ngroups = (t->rows + rgn - 1) / rgn;
+    size_t ngroups = ends ? nends : (t->rows + rgn - 1) / rgn;
     tw_t m;
     tw_init(&m, &w->meta);
     tw_push(&m);
@@ -2115,7 +2119,8 @@ static int write_file(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, c
     if (m.rc)
         goto meta;
     for (size_t g = 0; g < ngroups; g++) {
-        size_t r0 = g * rgn, r1 = r0 + rgn < t->rows ? r0 + rgn : t->rows;
+        size_t r0 = ends ? (g ? ends[g - 1] : 0) : g * rgn;
+        size_t r1 = ends ? ends[g] : r0 + rgn < t->rows ? r0 + rgn : t->rows;
         uint64_t start = out_pos(w), usize = 0;
         buf_clear(&w->rg);
         for (int k = 0; k < w->nleaves; k++) {
@@ -2170,8 +2175,8 @@ io:
     return rc;
 }
 
-int pqw_write(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, const char *path,
-              uint64_t *bytes, char *err, size_t errlen)
+int pqw_write(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, const uint32_t *ends,
+              size_t ngroups, const char *path, uint64_t *bytes, char *err, size_t errlen)
 {
     int rc;
     for (size_t i = 0; i < t->rows; i++)
@@ -2179,13 +2184,23 @@ int pqw_write(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, const cha
             snprintf(err, errlen, "pqwrite: bad permutation");
             return ORASI_EINVAL;
         }
+    if (ends) {
+        /* groups: non-empty, in order, covering every row (one empty group for no rows) */
+        int ok = ngroups > 0 && ngroups <= PQW_MAX_GROUPS && ends[ngroups - 1] == t->rows;
+        for (size_t g = 0; ok && g < ngroups; g++)
+            ok = g ? ends[g] > ends[g - 1] : (ends[0] > 0 || t->rows == 0);
+        if (!ok) {
+            snprintf(err, errlen, "pqwrite: bad row groups");
+            return ORASI_EINVAL;
+        }
+    }
     w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         rc = orasi_err_from_errno(errno);
         snprintf(err, errlen, "pqwrite: open %.300s: %s", path, strerror(errno));
         return rc;
     }
-    rc = write_file(w, t, perm, err, errlen);
+    rc = write_file(w, t, perm, ends, ngroups, err, errlen);
     if (close(w->fd) != 0 && !rc) {
         rc = orasi_err_from_errno(errno);
         snprintf(err, errlen, "pqwrite: close %.300s: %s", path, strerror(errno));

@@ -1,7 +1,7 @@
 /*
  * pqwrite.h — a native Parquet writer for lake tables (colbuf.h), without DuckDB.
  *
- * pqw_write() encodes one colbuf table, rows in the order of a permutation (colbuf_sort),
+ * pqw_write() encodes one colbuf table, rows in the order of a permutation (colbuf_group),
  * as one Parquet file: the same column names, logical types and values DuckDB's
  * `COPY ... (FORMAT parquet)` of that table gives (parquet.c), read back identically by
  * DuckDB and hyparquet. Every column chunk is dictionary encoded when that is smaller,
@@ -39,11 +39,13 @@ int pqw_create(const pqw_options_t *opts, pqw_t **out);
 void pqw_destroy(pqw_t *w);
 
 /* Write the rows of t in the order perm[0..t->rows) (borrowed; a permutation of the row
- * numbers, as colbuf_sort makes) to `path`, created or truncated (mode 0644). The file
- * is not fsynced. *bytes (may be NULL) receives the file size. On failure a message is
+ * numbers, as colbuf_sort or colbuf_group makes) to `path`, created or truncated (mode
+ * 0644). Row groups end at ends[0..ngroups) (positions in perm, increasing, the last
+ * t->rows, as colbuf_group makes), or every row_group_rows rows when ends is NULL. The
+ * file is not fsynced. *bytes (may be NULL) receives the file size. On failure a message is
  * in err, the code is negative (ORASI_EIO, ORASI_ENOSPC, ORASI_ENOMEM, ORASI_ETOOBIG,
  * ORASI_EINVAL) and the partial file is left for the caller to unlink. */
-int pqw_write(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, const char *path,
-              uint64_t *bytes, char *err, size_t errlen);
+int pqw_write(pqw_t *w, const colbuf_table_t *t, const uint32_t *perm, const uint32_t *ends,
+              size_t ngroups, const char *path, uint64_t *bytes, char *err, size_t errlen);
 
 #endif

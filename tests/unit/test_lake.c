@@ -158,8 +158,8 @@ static void test_traces_every_field(void **state)
     sp[0].n_links = 1;
     sp[0].status.code = OTLP_STATUS_ERROR;
     sp[0].status.message = tl_s("boom");
-    /* second span: root, unknown kind, nothing optional; its smaller trace id sorts it
-     * first (traces files are ordered by TraceId, Timestamp) */
+    /* second span: root, unknown kind, nothing optional (a file of one row group keeps
+     * the rows in arrival order; the query below orders them by TraceId: this one first) */
     sp[1].trace_id.len = 16;
     for (int i = 0; i < 16; i++)
         sp[1].trace_id.id[i] = (uint8_t)i;
@@ -207,7 +207,7 @@ static void test_traces_every_field(void **state)
              " \"Events.Name\"::VARCHAR, \"Events.Attributes\"::VARCHAR,"
              " \"Links.TraceId\"::VARCHAR, \"Links.SpanId\"::VARCHAR, \"Links.TraceState\"::VARCHAR,"
              " \"Links.Attributes\"::VARCHAR, typeof(\"Timestamp\"), typeof(Duration)"
-             " FROM read_parquet('%s')",
+             " FROM read_parquet('%s') ORDER BY TraceId",
              lst.v[0].path);
     duckdb_result r;
     tl_query(&d, q, &r);
@@ -539,26 +539,33 @@ static void test_partitions_and_sort(void **state)
     assert_string_equal(lst.v[1].date, "2026-11-23");
     assert_int_equal(lst.v[1].hour, 0);
 
-    /* sort order inside the first file: TraceId, Timestamp (file order = row_number()) */
+    /* order inside the first file (fewer rows than a row group, so one trace-id slice):
+     * arrival order, i.e. svc-b's spans of 23:xx, then svc-a's 10, each in time order
+     * (file order = file_row_number). Bigger files: test_pqwrite's test_group_traces. */
     tl_duck_t d;
     tl_duck_open(&d);
     char q[2048];
     snprintf(q, sizeof(q),
-             "SELECT count(*) FROM (SELECT TraceId, \"Timestamp\","
-             " lag(TraceId) OVER w AS pi, lag(\"Timestamp\") OVER w AS pt"
-             " FROM (SELECT *, row_number() OVER () AS rn FROM"
-             " read_parquet('%s')) WINDOW w AS (ORDER BY rn))"
-             " WHERE pi IS NOT NULL AND (pi, pt) > (TraceId, \"Timestamp\")",
+             "SELECT string_agg(ServiceName, ',' ORDER BY file_row_number) FROM "
+             "read_parquet('%s', file_row_number=true)",
+             lst.v[0].path);
+    duckdb_result sr;
+    char order[512];
+    tl_query(&d, q, &sr);
+    tl_cell(&sr, 0, 0, order, sizeof(order));
+    duckdb_destroy_result(&sr);
+    /* svc-b's spans of hour 23 (appended first), then svc-a's 10 */
+    assert_true(strncmp(order, "svc-b,", 6) == 0);
+    const char *tail = strstr(order, ",svc-a,svc-a,svc-a,svc-a,svc-a,svc-a,svc-a,svc-a,svc-a,svc-a");
+    assert_non_null(tail);
+    assert_string_equal(tail + 60, "");
+    assert_null(strstr(order + 6, "svc-b,svc-a,svc-b"));
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM (SELECT ServiceName s, \"Timestamp\", lag(\"Timestamp\") "
+             "OVER (PARTITION BY ServiceName ORDER BY file_row_number) AS pt"
+             " FROM read_parquet('%s', file_row_number=true)) WHERE pt >= \"Timestamp\"",
              lst.v[0].path);
     assert_int_equal(tl_query_int(&d, q), 0);
-    /* and not by accident: the rows were appended in time order per service, and the
-     * file's order is not that */
-    snprintf(q, sizeof(q),
-             "SELECT count(*) FROM (SELECT \"Timestamp\", lag(\"Timestamp\") OVER w AS pt"
-             " FROM (SELECT *, row_number() OVER () AS rn FROM read_parquet('%s'))"
-             " WINDOW w AS (ORDER BY rn)) WHERE pt > \"Timestamp\"",
-             lst.v[0].path);
-    assert_true(tl_query_int(&d, q) > 0);
     snprintf(q, sizeof(q), "SELECT count(DISTINCT ServiceName) FROM read_parquet('%s')",
              lst.v[0].path);
     assert_int_equal(tl_query_int(&d, q), 2);

@@ -337,7 +337,7 @@ static void write_both(struct env *e, const colbuf_table_t *t, const pqw_options
     pqw_t *w;
     assert_int_equal(pqw_create(po, &w), 0);
     uint64_t bytes = 0;
-    int rc = pqw_write(w, t, perm, a, &bytes, err, sizeof(err));
+    int rc = pqw_write(w, t, perm, NULL, 0, a, &bytes, err, sizeof(err));
     if (rc)
         fprintf(stderr, "pqw_write: %s\n", err);
     assert_int_equal(rc, 0);
@@ -613,10 +613,10 @@ static void test_errors(void **state)
     pqw_t *w;
     char err[256], path[512];
     assert_int_equal(pqw_create(&small_opts, &w), 0);
-    assert_true(pqw_write(w, t, perm, "/nonexistent-dir/x.parquet", NULL, err, sizeof(err)) < 0);
+    assert_true(pqw_write(w, t, perm, NULL, 0, "/nonexistent-dir/x.parquet", NULL, err, sizeof(err)) < 0);
     assert_non_null(strstr(err, "open"));
     perm[0] = (uint32_t)t->rows; /* out of range */
-    assert_int_equal(pqw_write(w, t, perm, "/tmp/never.parquet", NULL, err, sizeof(err)),
+    assert_int_equal(pqw_write(w, t, perm, NULL, 0, "/tmp/never.parquet", NULL, err, sizeof(err)),
                      ORASI_EINVAL);
     assert_int_equal(colbuf_sort(t, perm), 0);
     pqw_destroy(w);
@@ -628,7 +628,7 @@ static void test_errors(void **state)
         pqw_t *w2 = NULL;
         int rc = pqw_create(&small_opts, &w2);
         if (rc == 0) {
-            rc = pqw_write(w2, t, perm, path, NULL, err, sizeof(err));
+            rc = pqw_write(w2, t, perm, NULL, 0, path, NULL, err, sizeof(err));
             pqw_destroy(w2);
         }
         orasi_alloc_fail_after(-1);
@@ -886,6 +886,134 @@ static void test_sort_traces(void **state)
     }
 }
 
+/* colbuf_group on traces: each row group holds its own slice of the trace-id space (so
+ * the groups' TraceId ranges are disjoint and ascending), rows in arrival order inside
+ * a group, no group over twice the target; the native file has exactly those row
+ * groups, statistics that prune, and the same rows as DuckDB's writer. Skewed ids, and
+ * tables not keyed by TraceId, get colbuf_sort's order cut every group_rows rows. */
+static int id_cmp(const otlp_trace_id_t *a, const otlp_trace_id_t *b)
+{
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    return a->len ? memcmp(a->id, b->id, 16) : 0;
+}
+
+static void check_sorted_cuts(const colbuf_table_t *t, size_t rg)
+{
+    size_t n = t->rows, ng = 0;
+    uint32_t *perm = malloc((n ? n : 1) * sizeof(*perm)), *ref = malloc((n ? n : 1) * sizeof(*ref));
+    uint32_t *ends = malloc(((n + rg - 1) / rg + 1) * sizeof(*ends));
+    assert_int_equal(colbuf_group(t, rg, perm, ends, &ng), 0);
+    assert_int_equal(colbuf_sort(t, ref), 0);
+    assert_memory_equal(perm, ref, n * sizeof(*perm));
+    assert_int_equal(ng, n ? (n + rg - 1) / rg : 1);
+    for (size_t g = 0; g < ng; g++)
+        assert_int_equal(ends[g], (g + 1) * rg < n ? (g + 1) * rg : n);
+    free(perm);
+    free(ref);
+    free(ends);
+}
+
+static void test_group_traces(void **state)
+{
+    struct env *e = *state;
+    const size_t rows = 20000, rg = 1000;
+    colbuf_table_t *t = random_table(LAKE_TRACES, rows, 1700000000000000000ll);
+    int ci = colbuf_col_index(t->schema, "TraceId");
+    assert_true(ci >= 0);
+    otlp_trace_id_t *ids = t->cols[ci].v;
+    for (size_t i = 0; i < rows; i++) {
+        uint64_t r = rnd(), x = rnd(), y = rnd();
+        otlp_trace_id_t id = {.len = 16};
+        memcpy(id.id, &x, 8);
+        memcpy(id.id + 8, &y, 8);
+        if (r % 64 == 0)
+            id.len = 0; /* absent: first */
+        else if (r % 4 == 1 && i)
+            id = ids[i - 1]; /* spans of one trace */
+        ids[i] = id;
+    }
+    size_t ng = 0;
+    uint32_t *perm = malloc(rows * sizeof(*perm)), *ends = malloc((rows / rg + 1) * sizeof(*ends));
+    uint8_t *seen = calloc(rows, 1);
+    assert_int_equal(colbuf_group(t, rg, perm, ends, &ng), 0);
+    assert_true(ng >= rows / rg - 1 && ng <= rows / rg);
+    for (size_t g = 0, r0 = 0; g < ng; r0 = ends[g], g++) {
+        assert_true(ends[g] > r0 && ends[g] - r0 <= 2 * rg);
+        for (size_t i = r0; i < ends[g]; i++) {
+            assert_true(perm[i] < rows);
+            assert_int_equal(seen[perm[i]], 0);
+            seen[perm[i]] = 1;
+            if (i > r0)
+                assert_true(perm[i] > perm[i - 1]); /* arrival order */
+            if (g + 1 < ng) /* below every id of the next groups */
+                for (size_t j = ends[g]; j < ends[ng - 1]; j += 97)
+                    assert_true(id_cmp(&ids[perm[i]], &ids[perm[j]]) < 0);
+        }
+    }
+    assert_int_equal(ends[ng - 1], rows);
+
+    /* the file: those row groups, TraceId statistics per group, the same rows */
+    char a[512], b[512], err[512] = "";
+    snprintf(a, sizeof(a), "%s/grouped-native.parquet", e->dir);
+    snprintf(b, sizeof(b), "%s/grouped-duckdb.parquet", e->dir);
+    pqw_t *w;
+    assert_int_equal(pqw_create(&small_opts, &w), 0);
+    int rc = pqw_write(w, t, perm, ends, ng, a, NULL, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "pqw_write: %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(parquet_write(e->dw, t, b, err, sizeof(err)), 0);
+    assert_int_equal(qint(&e->d, "SELECT count(DISTINCT row_group_id) FROM parquet_metadata('%s')", a),
+                     (int64_t)ng);
+    for (size_t g = 0; g < ng; g++)
+        assert_int_equal(qint(&e->d, "SELECT max(row_group_num_rows) FROM parquet_metadata('%s') "
+                                     "WHERE row_group_id = %zu", a, g),
+                         (int64_t)(ends[g] - (g ? ends[g - 1] : 0)));
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                                 "SELECT * FROM read_parquet('%s'))", a, b), 0);
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                                 "SELECT * FROM read_parquet('%s'))", b, a), 0);
+    check_stats(e, a, "TraceId", 1);
+    check_stats(e, a, "Timestamp", 1);
+    check_traceid_filter(e, t, a);
+    /* disjoint groups: no two row groups' TraceId ranges overlap */
+    assert_int_equal(qint(&e->d, "WITH s AS (SELECT row_group_id id, stats_min_value mn, "
+                                 "stats_max_value mx FROM parquet_metadata('%s') WHERE "
+                                 "path_in_schema = 'TraceId') SELECT count(*) FROM s x JOIN s y "
+                                 "ON x.id < y.id AND x.mx >= y.mn", a), 0);
+
+    /* bad groups are refused */
+    uint32_t bad[2] = {(uint32_t)rows, (uint32_t)rows};
+    assert_int_equal(pqw_write(w, t, perm, bad, 2, a, NULL, err, sizeof(err)), ORASI_EINVAL);
+    bad[0] = (uint32_t)rows - 1;
+    assert_int_equal(pqw_write(w, t, perm, bad, 1, a, NULL, err, sizeof(err)), ORASI_EINVAL);
+    pqw_destroy(w);
+
+    /* skewed ids (one 16-bit prefix): sorted, fixed cuts */
+    for (size_t i = 0; i < rows; i++)
+        ids[i].id[0] = ids[i].id[1] = 0x42;
+    check_sorted_cuts(t, rg);
+    /* fewer rows than a group: one group in arrival order */
+    colbuf_table_t *s1 = random_table(LAKE_TRACES, 300, 1700000000000000000ll);
+    size_t n1 = 0;
+    uint32_t p1[300], e1[2];
+    assert_int_equal(colbuf_group(s1, rg, p1, e1, &n1), 0);
+    assert_int_equal(n1, 1);
+    assert_int_equal(e1[0], 300);
+    for (uint32_t i = 0; i < 300; i++)
+        assert_int_equal(p1[i], i);
+    colbuf_table_destroy(s1);
+    /* logs are not keyed by a trace id */
+    colbuf_table_t *l = random_table(LAKE_LOGS, 5000, 1700000000000000000ll);
+    check_sorted_cuts(l, rg);
+    colbuf_table_destroy(l);
+    free(seen);
+    free(perm);
+    free(ends);
+    colbuf_table_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +1031,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dict_shared_strings, setup, teardown),
         cmocka_unit_test(test_sort_traces),
+        cmocka_unit_test_setup_teardown(test_group_traces, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
