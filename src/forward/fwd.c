@@ -443,12 +443,14 @@ struct fwd_call {
     int result;
     int has_ids;
     dedupe_batch_t ids;
+    buf_t rec; /* the record's head when its body is borrowed by the WAL (else empty) */
 };
 
 static void fwd_call_done(void *arg)
 {
     struct fwd_call *c = arg;
     c->done(c->ud, c->result, c->result ? 1 : 0);
+    buf_free(&c->rec);
     orasi_free(c);
 }
 
@@ -486,9 +488,11 @@ static void fwd_on_durable(void *ud, int result, uint64_t seq)
     }
 }
 
-/* Build the queue record for one request into rec. */
+/* Build the queue record for one request into rec. When `tail` is not NULL and the
+ * record is the whole body in one part, the body is left out of rec and *tail set to it
+ * (the caller has the WAL write it from where it is). */
 static int fwd_build_record(fwd_t *f, const ingest_batch_t *b, slice_t body, slice_t in_id,
-                            buf_t *rec)
+                            buf_t *rec, slice_t *tail)
 {
     const fwd_config_t *cfg = f->cfg;
     const char *pin = fwd_pin_of(f, b->signal, b->tenant, body);
@@ -584,6 +588,10 @@ static int fwd_build_record(fwd_t *f, const ingest_batch_t *b, slice_t body, sli
         if ((rc = buf_append(rec, ph, 17)) || (rc = buf_append(rec, hints[i], hl)))
             goto out;
     }
+    if (!keyed && tail) {
+        *tail = body;
+        goto out;
+    }
     for (int i = 0; i < nout; i++) {
         if (!outs[i].used)
             continue;
@@ -609,8 +617,10 @@ static void fwd_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn done,
     *c = (struct fwd_call){.f = f, .done = done, .ud = ud, .loop = b->loop};
     buf_init(&enc, 256u << 20);
     buf_init(&rec, 512u << 20);
-    /* one allocation for the record: header + parts (+ enrichment slack) */
-    if (buf_reserve(&rec, b->raw_pb.len + b->raw_pb.len / 8 + 4096)) {
+    /* one allocation for the record: header + parts (+ enrichment slack); only the header
+     * when the body will be borrowed (below) */
+    size_t body_room = b->raw_pb.len && !f->enrich.n ? 0 : b->raw_pb.len + b->raw_pb.len / 8;
+    if (buf_reserve(&rec, body_room + 4096)) {
         rc = ORASI_ENOMEM;
         goto fail;
     }
@@ -663,11 +673,24 @@ static void fwd_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn done,
         enc = e2;
         body = buf_slice(&enc);
     }
-    rc = fwd_build_record(f, b, body, c->has_ids ? b->batch_id : (slice_t){0}, &rec);
+    /* the request's own bytes, unchanged, are borrowed by the WAL until fwd_on_durable
+     * (done() has not run: they are still there), not copied */
+    slice_t tail = {0};
+    int own = body.p == b->raw_pb.p && body.len == b->raw_pb.len;
+    rc = fwd_build_record(f, b, body, c->has_ids ? b->batch_id : (slice_t){0}, &rec,
+                          own ? &tail : NULL);
     if (rc)
         goto fail;
-    rc = wal_append(f->wal, (uint8_t)(FWD_WAL_TYPE + b->signal), rec.data, rec.len, fwd_on_durable,
-                    c);
+    if (tail.len) {
+        c->rec = rec;
+        buf_init(&rec, 0);
+        struct iovec v[2] = {{c->rec.data, c->rec.len}, {(void *)tail.p, tail.len}};
+        rc = wal_append_borrowed(f->wal, (uint8_t)(FWD_WAL_TYPE + b->signal), v, 2,
+                                 fwd_on_durable, c);
+    } else {
+        rc = wal_append(f->wal, (uint8_t)(FWD_WAL_TYPE + b->signal), rec.data, rec.len,
+                        fwd_on_durable, c);
+    }
     buf_free(&enc);
     buf_free(&rec);
     if (rc == 0)
@@ -675,6 +698,7 @@ static void fwd_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn done,
 fail:
     buf_free(&enc);
     buf_free(&rec);
+    buf_free(&c->rec);
     if (c->has_ids)
         dedupe_end(f->dedupe, &c->ids, 0);
     orasi_free(c);

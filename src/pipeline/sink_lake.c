@@ -75,6 +75,7 @@ struct sink_lake_call {
     loop_t *loop;
     int result;
     slice_t batch_id; /* admitted by hooks.admit: report to hooks.logged */
+    uint8_t hdr[3 + 64 + 2]; /* the record's header, borrowed by the WAL until on_durable */
 };
 
 static void sleep_ns(uint64_t ns)
@@ -146,24 +147,28 @@ static void on_durable(void *ud, int result, uint64_t seq)
         sleep_ns(1000000);
 }
 
-static int encode(const ingest_batch_t *b, slice_t id, buf_t *out)
+/* The record's header (version, signal, tenant, batch id length) into hdr; its length. */
+static size_t encode_header(const ingest_batch_t *b, slice_t id, uint8_t *hdr)
 {
-    uint8_t hdr[3 + 64 + 2];
-    if (b->tenant.len == 0 || b->tenant.len > 64 || id.len > 65535)
-        return ORASI_EINVAL;
     hdr[0] = id.len ? SINK_LAKE_VERSION_ID : SINK_LAKE_VERSION;
     hdr[1] = (uint8_t)b->signal;
     hdr[2] = (uint8_t)b->tenant.len;
     memcpy(hdr + 3, b->tenant.p, b->tenant.len);
     hdr[3 + b->tenant.len] = (uint8_t)id.len;
     hdr[4 + b->tenant.len] = (uint8_t)(id.len >> 8);
-    int rc = buf_append(out, hdr, 3 + b->tenant.len + (id.len ? 2 : 0));
+    return 3 + b->tenant.len + (id.len ? 2 : 0);
+}
+
+/* The whole record of a request without protobuf bytes of its own (JSON, remote write):
+ * header, id, the model re-encoded. */
+static int encode(const ingest_batch_t *b, slice_t id, buf_t *out)
+{
+    uint8_t hdr[3 + 64 + 2];
+    int rc = buf_append(out, hdr, encode_header(b, id, hdr));
     if (!rc && id.len)
         rc = buf_append_slice(out, id);
     if (rc)
         return rc;
-    if (b->raw_pb.len)
-        return buf_append_slice(out, b->raw_pb);
     switch (b->signal) {
     case OTLP_TRACES:
         return otlp_pb_encode_traces(b->model, out);
@@ -212,13 +217,25 @@ static void sink_lake_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn
         return;
     }
     *c = (struct sink_lake_call){s, b->signal, b->model, b->tenant, b->items, done, ud,
-                                 (loop_t *)b->loop, 0, id};
-    buf_init(&payload, s->max_record);
-    int rc = encode(b, id, &payload);
-    if (!rc)
-        rc = wal_append(s->wal, (uint8_t)(SINK_LAKE_WAL_TYPE + b->signal), payload.data,
-                        payload.len, on_durable, c);
-    buf_free(&payload);
+                                 (loop_t *)b->loop, 0, id, {0}};
+    int rc = 0;
+    uint8_t type = (uint8_t)(SINK_LAKE_WAL_TYPE + b->signal);
+    if (b->tenant.len == 0 || b->tenant.len > 64 || id.len > 65535) {
+        rc = ORASI_EINVAL;
+    } else if (b->raw_pb.len) {
+        /* the request's own bytes: borrowed until on_durable (done() has not run, so the
+         * request, its body and its batch id are still there), not copied */
+        struct iovec v[3] = {{c->hdr, encode_header(b, id, c->hdr)},
+                             {(void *)id.p, id.len},
+                             {(void *)b->raw_pb.p, b->raw_pb.len}};
+        rc = wal_append_borrowed(s->wal, type, v, 3, on_durable, c);
+    } else {
+        buf_init(&payload, s->max_record);
+        rc = encode(b, id, &payload);
+        if (!rc)
+            rc = wal_append(s->wal, type, payload.data, payload.len, on_durable, c);
+        buf_free(&payload);
+    }
     if (rc) {
         if (id.len && s->hooks.logged)
             s->hooks.logged(s->hooks.ud, id, rc);

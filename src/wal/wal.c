@@ -165,9 +165,11 @@ struct wal_item {
     wal_done_fn done;
     void *ud;
     uint64_t seq, ns;
-    uint32_t len;
+    uint32_t len;  /* payload bytes, all pieces */
     uint8_t type;
+    uint8_t npieces; /* 1 (copied into payload[]) .. WAL_MAX_PIECES (borrowed) */
     uint8_t hdr[WAL_REC_HDR];
+    struct iovec piece[WAL_MAX_PIECES];
     uint8_t payload[];
 };
 
@@ -876,7 +878,9 @@ static void wal_item_header(struct wal_item *it)
     wal_put64(it->hdr + 16, it->ns);
     it->hdr[24] = it->type;
     uint32_t c = crc32c(0, it->hdr + 8, WAL_REC_HDR - 8);
-    wal_put32(it->hdr + 4, crc32c(c, it->payload, it->len));
+    for (int i = 0; i < it->npieces; i++)
+        c = crc32c(c, it->piece[i].iov_base, it->piece[i].iov_len);
+    wal_put32(it->hdr + 4, c);
 }
 
 static int wal_sync_data(wal_t *w, int fd)
@@ -1011,10 +1015,11 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
         for (struct wal_item *p = it; p != end && !rc;) {
             int cnt = 0;
             uint64_t part = 0;
-            while (p != end && cnt + 2 <= WAL_MAX_IOV) {
+            while (p != end && cnt + 1 + WAL_MAX_PIECES <= WAL_MAX_IOV) {
                 w->iov[cnt++] = (struct iovec){p->hdr, WAL_REC_HDR};
-                if (p->len)
-                    w->iov[cnt++] = (struct iovec){p->payload, p->len};
+                for (int i = 0; i < p->npieces; i++)
+                    if (p->piece[i].iov_len)
+                        w->iov[cnt++] = p->piece[i];
                 part += wal_item_bytes(p);
                 p = p->next;
             }
@@ -1268,12 +1273,23 @@ void wal_close(wal_t *w)
 
 /* ---- append ------------------------------------------------------------------------------ */
 
-int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done_fn done, void *ud)
+/* wal_append and wal_append_borrowed: copy the pieces into the item (borrow = 0), or
+ * keep pointers to them. */
+static int wal_enqueue(wal_t *w, uint8_t type, const struct iovec *iov, int n, int borrow,
+                       wal_done_fn done, void *ud)
 {
     int rc;
     struct wal_item *it = NULL;
-    if (!w || (len && !payload))
+    size_t len = 0;
+    if (!w || n < 0 || n > WAL_MAX_PIECES)
         return ORASI_EINVAL;
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len && !iov[i].iov_base)
+            return ORASI_EINVAL;
+        if (iov[i].iov_len > UINT32_MAX - len)
+            return ORASI_ETOOBIG;
+        len += iov[i].iov_len;
+    }
     uint64_t rec = WAL_REC_HDR + (uint64_t)len;
     if (len > w->o.max_record_bytes || rec > w->o.max_bytes) {
         rc = ORASI_ETOOBIG;
@@ -1283,7 +1299,7 @@ int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done
         rc = ORASI_EFULL;
         goto out;
     }
-    it = orasi_malloc(sizeof(*it) + len);
+    it = orasi_malloc(sizeof(*it) + (borrow ? 0 : len));
     if (!it) {
         rc = ORASI_ENOMEM;
         goto out;
@@ -1294,8 +1310,20 @@ int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done
     it->len = (uint32_t)len;
     it->type = type;
     it->seq = 0;
-    if (len)
-        memcpy(it->payload, payload, len);
+    if (borrow) {
+        for (int i = 0; i < n; i++)
+            it->piece[i] = iov[i];
+        it->npieces = (uint8_t)n;
+    } else {
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+            if (iov[i].iov_len)
+                memcpy(it->payload + at, iov[i].iov_base, iov[i].iov_len);
+            at += iov[i].iov_len;
+        }
+        it->piece[0] = (struct iovec){it->payload, len};
+        it->npieces = 1;
+    }
     it->ns = clock_wall_ns();
     pthread_mutex_lock(&w->mu);
     if (w->closing)
@@ -1323,6 +1351,20 @@ out:
     else
         metric_inc(w->m_appends);
     return rc;
+}
+
+int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done_fn done, void *ud)
+{
+    if (len && !payload)
+        return ORASI_EINVAL;
+    struct iovec v = {(void *)payload, len};
+    return wal_enqueue(w, type, &v, 1, 0, done, ud);
+}
+
+int wal_append_borrowed(wal_t *w, uint8_t type, const struct iovec *iov, int n, wal_done_fn done,
+                        void *ud)
+{
+    return wal_enqueue(w, type, iov, n, 1, done, ud);
 }
 
 struct wal_waiter {

@@ -40,6 +40,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct wal_io; /* wal_io.h */
 
@@ -77,6 +78,13 @@ void wal_close(wal_t *w);
  * ORASI_EINVAL for a NULL payload with len > 0). done may be NULL. Sequence numbers are
  * assigned by the writer in queue order; a failed record's number is reused. */
 int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done_fn done, void *ud);
+/* Like wal_append for a payload in n (<= WAL_MAX_PIECES) pieces that are borrowed, not
+ * copied: they must stay valid and unchanged until done() has run (or until the call
+ * returns an error), and the writer reads them straight from the caller's memory. Saves
+ * the copy of each request body (sink_lake.c, fwd.c). */
+#define WAL_MAX_PIECES 4
+int wal_append_borrowed(wal_t *w, uint8_t type, const struct iovec *iov, int n, wal_done_fn done,
+                        void *ud);
 /* Append and wait until durable; returns the result and the sequence number. */
 int wal_append_sync(wal_t *w, uint8_t type, const void *payload, size_t len, uint64_t *seq);
 
