@@ -180,6 +180,11 @@ def render(jsonl, out):
         if ratio:
             w("| On disk: OTLP protobuf request bytes per span ÷ Parquet bytes per span | %s | ≥ 10 | %s |"
               % (spread(ratio, f1), status(med(ratio) >= 10)))
+        synced = [r for r in lake if r.get("fsyncs", 0) > 0]
+        if synced:
+            w("| WAL fsync latency under that load (one fdatasync per group commit): p50 / p99 ms | %s / %s | reported | — |"
+              % (spread([r["fsync_p50_ms"] for r in synced], f2),
+                 spread([r["fsync_p99_ms"] for r in synced], f2)))
     if decode:
         v = med([r["decode_mbs"] for r in decode])
         w("| Decoder: protobuf decode MB/s on one core | %s | ≥ 1,000 | %s |"
@@ -311,10 +316,66 @@ def render(jsonl, out):
                     spread([r["spans"] / r[key] for r in staged if r.get(key, 0) > 0], f0),
                     spread([100 * r[key] / r["cpu_s"] for r in staged if r["cpu_s"] > 0],
                            lambda v: "%.0f %%" % v)))
+        synced = [r for r in lake if r.get("fsyncs", 0) > 0]
+        if synced:
+            w("")
+            w("WAL fsync latency during the measured interval (`orasi_wal_fsync_seconds`, one "
+              "`fdatasync` per group commit; quantiles interpolated in the histogram's buckets "
+              "as Prometheus' `histogram_quantile` does; ext4 on the VM's virtio disk):")
+            w("")
+            w("| fsyncs per second | requests per fsync (group commit) | mean | p50 | p99 |")
+            w("|---|---|---|---|---|")
+            w("| %s | %s | %s ms | %s ms | %s ms |" % (
+                spread([r["fsyncs"] / r["dur_s"] for r in synced if r.get("dur_s")], f0),
+                spread([r["appends_per_fsync"] for r in synced], f1),
+                spread([r["fsync_mean_ms"] for r in synced], f2),
+                spread([r["fsync_p50_ms"] for r in synced], f2),
+                spread([r["fsync_p99_ms"] for r in synced], f2)))
     else:
         w("not measured")
     w("")
     open(out, "w").write("\n".join(L))
+
+
+def fsync_stats(before, after):
+    """WAL fdatasync latency over an interval, from two /metrics snapshots: fsyncs,
+    appends per fsync, mean, and p50/p99 interpolated in the histogram's buckets as
+    Prometheus' histogram_quantile does (ms)."""
+    def load(path):
+        b, s, c, a = {}, 0.0, 0.0, 0.0
+        for line in open(path):
+            if line.startswith("orasi_wal_fsync_seconds_bucket"):
+                le = line.split('le="', 1)[1].split('"', 1)[0]
+                b[float("inf") if le == "+Inf" else float(le)] = b.get(
+                    float("inf") if le == "+Inf" else float(le), 0.0) + float(line.split()[-1])
+            elif line.startswith("orasi_wal_fsync_seconds_sum"):
+                s += float(line.split()[-1])
+            elif line.startswith("orasi_wal_fsync_seconds_count"):
+                c += float(line.split()[-1])
+            elif line.startswith("orasi_wal_appends_total"):
+                a += float(line.split()[-1])
+        return b, s, c, a
+    b0, s0, c0, a0 = load(before)
+    b1, s1, c1, a1 = load(after)
+    n = c1 - c0
+    out = {"fsyncs": n, "appends": a1 - a0}
+    if n <= 0:
+        return out
+    les = sorted(b1)
+    cum = [b1[le] - b0.get(le, 0.0) for le in les]
+
+    def q(p):
+        rank, prev_le, prev_c = p * n, 0.0, 0.0
+        for le, c in zip(les, cum):
+            if c >= rank:
+                if le == float("inf"):
+                    return prev_le * 1000
+                return 1000 * (prev_le + (le - prev_le) * (rank - prev_c) / max(c - prev_c, 1e-9))
+            prev_le, prev_c = le, c
+        return prev_le * 1000
+    out.update(mean_ms=1000 * (s1 - s0) / n, p50_ms=q(0.5), p99_ms=q(0.99),
+               appends_per_fsync=(a1 - a0) / n)
+    return out
 
 
 def main():
@@ -325,6 +386,8 @@ def main():
         print(json.dumps(parse_wrk(sys.argv[2])))
     elif cmd == "parse-decode":
         print(json.dumps(parse_decode(sys.argv[2])))
+    elif cmd == "fsync-stats":
+        print(json.dumps(fsync_stats(sys.argv[2], sys.argv[3])))
     elif cmd == "field":
         print(field(sys.argv[2], sys.argv[3]))
     elif cmd == "render":
