@@ -273,15 +273,36 @@ static int same_bytes(slice_t a, slice_t b)
     return a.len == b.len && colbuf_bytes_eq(a.p, b.p, a.len);
 }
 
+/* Slot of flatten_t.layout for maps of column m whose first key is k. */
+static unsigned layout_slot(const colbuf_col_t *m, slice_t k)
+{
+    uint64_t h = (uint64_t)(uintptr_t)m * 0x9e3779b97f4a7c15ull;
+    uint64_t a, b;
+    colbuf_words16(k.p, k.len < 16 ? k.len : 16, &a, &b);
+    h = (h ^ a ^ (uint64_t)k.len) * 0xff51afd7ed558ccdull;
+    h = (h ^ b) * 0xc4ceb9fe1a85ec53ull;
+    return (unsigned)(h >> 58) & (FLATTEN_LAYOUTS - 1);
+}
+
 /* Spans from one instrumentation carry the same keys in the same order, often with the
- * same values: entry i of the previous map in this column is compared first (one short
- * memcmp) and shared when equal, before hashing for the intern table. */
+ * same values: entry i of an earlier map is compared first (one short memcmp) and shared
+ * when equal, before hashing for the intern table. The earlier map is the last one of
+ * the column with the same first key (flatten_t.layout: spans of several kinds
+ * interleave, each kind with its own keys), else the column's previous map. */
 static int put_attrs_entries(flatten_t *f, colbuf_table_t *t, colbuf_col_t *m,
                              const otlp_attrs_t *a, colbuf_range_t *r)
 {
     size_t start = m->child->n;
     colbuf_range_t prev = {0, 0};
-    if (m->n)
+    struct flatten_layout *lay = NULL;
+    if (a->n) {
+        lay = &f->layout[layout_slot(m, a->v[0].key)];
+        const slice_t *k0 = m->child->v;
+        if (lay->m == m && lay->r.len && (size_t)lay->r.off + lay->r.len <= m->child->n &&
+            same_bytes(k0[lay->r.off], a->v[0].key))
+            prev = lay->r;
+    }
+    if (!prev.len && m->n)
         prev = ((const colbuf_range_t *)m->v)[m->n - 1];
     const slice_t *pk = m->child->v, *pv = m->child2->v;
     for (size_t i = 0; i < a->n; i++) {
@@ -308,6 +329,8 @@ static int put_attrs_entries(flatten_t *f, colbuf_table_t *t, colbuf_col_t *m,
     if (start > UINT32_MAX || a->n > UINT32_MAX)
         return ORASI_ETOOBIG;
     *r = (colbuf_range_t){(uint32_t)start, (uint32_t)a->n};
+    if (lay)
+        *lay = (struct flatten_layout){m, *r};
     return 0;
 }
 

@@ -27,6 +27,7 @@
 typedef colbuf_table_t *(*flatten_table_fn)(void *ctx, int sig, int64_t ts_ns, int *err);
 
 #define FLATTEN_CACHE 16
+#define FLATTEN_LAYOUTS 64
 
 typedef struct {
     flatten_table_fn table;
@@ -41,6 +42,13 @@ typedef struct {
         slice_t s[4];
     } cache[FLATTEN_CACHE];
     unsigned ncache, next;
+    /* Recent maps by (map column, first key): where put_attrs_entries looks for entries
+     * to share. Hints only: every entry is compared before it is shared, so a stale one
+     * (its table reset and refilled) costs a failed compare. Kept across calls. */
+    struct flatten_layout {
+        const colbuf_col_t *m;
+        colbuf_range_t r;
+    } layout[FLATTEN_LAYOUTS];
     size_t rows; /* rows appended by the last call */
     size_t rows_by_sig[LAKE_SIG_COUNT]; /* the same, by lake table */
 } flatten_t;
