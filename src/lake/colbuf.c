@@ -231,8 +231,8 @@ static uint8_t kind_width(uint8_t k)
 
 /* ---- interning (colbuf_put_istr) ---------------------------------------------------------
  *
- * One open-addressing table per STR column: slots hold a string's hash (0 = empty) and
- * its slice in the heap. It is bounded (INTERN_MAX_SLOTS, at most half full) and switches
+ * One open-addressing table per STR column: slots hold a string's hash (0 = empty),
+ * length, first and last 8 bytes and where its bytes are (struct intern_slot). It is bounded (INTERN_MAX_SLOTS, at most half full) and switches
  * itself off for the rest of the table's life when fewer than half of the first
  * INTERN_DECIDE lookups hit: a column of unique ids then costs one hash per value for a
  * while, not forever. */
@@ -240,15 +240,23 @@ static uint8_t kind_width(uint8_t k)
 #define INTERN_MAX_SLOTS 16384u
 #define INTERN_DECIDE 4096u
 
+/* A slot: the string's hash (0 = empty), length, its first and last 8 bytes
+ * (colbuf_words16: for up to 16 bytes they determine it, so a hit reads no heap), and
+ * where its bytes are. One 32-byte load per probe. */
+struct intern_slot {
+    uint32_t hash, len;
+    uint64_t w0, w1;
+    const uint8_t *p;
+};
+
 struct colbuf_intern {
-    uint32_t *hash;
-    slice_t *s;
+    struct intern_slot *slot;
     size_t nslots, used;
     uint64_t lookups, hits;
     int off;
 };
 
-static uint32_t intern_hash(const uint8_t *p, size_t n)
+static uint32_t intern_hash(const uint8_t *p, size_t n, uint64_t *w0, uint64_t *w1)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, a, b;
     if (n > 16) {
@@ -259,10 +267,13 @@ static uint32_t intern_hash(const uint8_t *p, size_t n)
             h = (h ^ w) * 0xff51afd7ed558ccdull;
             h ^= h >> 32;
         }
-        p += n - 16;
-        n = 16;
+        colbuf_words16(p + n - 16, 16, &a, &b);
+        colbuf_words16(p, n, w0, w1); /* the first and last 8 bytes */
+    } else {
+        colbuf_words16(p, n, &a, &b);
+        *w0 = a;
+        *w1 = b;
     }
-    colbuf_words16(p, n, &a, &b);
     h = (h ^ a) * 0xff51afd7ed558ccdull;
     h = (h ^ (h >> 29) ^ b) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 32;
@@ -274,42 +285,33 @@ static void intern_free(struct colbuf_intern *in)
 {
     if (!in)
         return;
-    orasi_free(in->hash);
-    orasi_free(in->s);
+    orasi_free(in->slot);
     orasi_free(in);
 }
 
-/* Put (h, s) in a free slot; the caller guarantees there is one. */
-static void intern_insert(struct colbuf_intern *in, uint32_t h, slice_t s)
+/* Put a slot in a free place; the caller guarantees there is one. */
+static void intern_insert(struct colbuf_intern *in, const struct intern_slot *x)
 {
-    size_t mask = in->nslots - 1, i = h & mask;
-    while (in->hash[i])
+    size_t mask = in->nslots - 1, i = x->hash & mask;
+    while (in->slot[i].hash)
         i = (i + 1) & mask;
-    in->hash[i] = h;
-    in->s[i] = s;
+    in->slot[i] = *x;
     in->used++;
 }
 
 static int intern_resize(struct colbuf_intern *in, size_t nslots)
 {
-    uint32_t *oh = in->hash;
-    slice_t *os = in->s;
+    struct intern_slot *os = in->slot;
     size_t on = in->nslots;
-    uint32_t *nh = orasi_calloc(nslots, sizeof(*nh));
-    slice_t *ns = orasi_malloc(nslots * sizeof(*ns));
-    if (!nh || !ns) {
-        orasi_free(nh);
-        orasi_free(ns);
+    struct intern_slot *ns = orasi_calloc(nslots, sizeof(*ns));
+    if (!ns)
         return ORASI_ENOMEM;
-    }
-    in->hash = nh;
-    in->s = ns;
+    in->slot = ns;
     in->nslots = nslots;
     in->used = 0;
     for (size_t i = 0; i < on; i++)
-        if (oh[i])
-            intern_insert(in, oh[i], os[i]);
-    orasi_free(oh);
+        if (os[i].hash)
+            intern_insert(in, &os[i]);
     orasi_free(os);
     return 0;
 }
@@ -318,8 +320,8 @@ static void intern_reset(struct colbuf_intern *in)
 {
     if (!in)
         return;
-    if (in->hash)
-        memset(in->hash, 0, in->nslots * sizeof(*in->hash));
+    if (in->slot)
+        memset(in->slot, 0, in->nslots * sizeof(*in->slot));
     in->used = 0;
     in->lookups = in->hits = 0;
     in->off = 0;
@@ -456,7 +458,7 @@ static size_t col_capacity(const colbuf_col_t *c)
         return 0;
     size_t n = c->cap * c->width + col_capacity(c->child) + col_capacity(c->child2);
     if (c->intern)
-        n += c->intern->nslots * (sizeof(uint32_t) + sizeof(slice_t));
+        n += c->intern->nslots * sizeof(struct intern_slot);
     return n;
 }
 
@@ -633,13 +635,17 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
         return rc;
     if (!in->nslots && intern_resize(in, INTERN_MIN_SLOTS))
         return colbuf_put_str(t, c, p, len);
-    uint32_t h = intern_hash(p, len);
+    struct intern_slot x;
+    x.hash = intern_hash(p, len, &x.w0, &x.w1);
+    x.len = (uint32_t)len;
     size_t mask = in->nslots - 1;
     in->lookups++;
-    for (size_t i = h & mask; in->hash[i]; i = (i + 1) & mask) {
-        if (in->hash[i] == h && in->s[i].len == len && colbuf_bytes_eq(in->s[i].p, p, len)) {
+    for (size_t i = x.hash & mask; in->slot[i].hash; i = (i + 1) & mask) {
+        const struct intern_slot *e = &in->slot[i];
+        if (e->hash == x.hash && e->len == x.len && e->w0 == x.w0 && e->w1 == x.w1 &&
+            (len <= 16 || memcmp(e->p, p, len) == 0)) {
             in->hits++;
-            ((slice_t *)c->v)[c->n++] = in->s[i];
+            ((slice_t *)c->v)[c->n++] = (slice_t){e->p, len};
             return 0;
         }
     }
@@ -648,10 +654,11 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     if (rc)
         return rc;
     ((slice_t *)c->v)[c->n++] = sl;
+    x.p = sl.p;
     if ((in->used + 1) * 2 > in->nslots && in->nslots < INTERN_MAX_SLOTS)
         (void)intern_resize(in, in->nslots * 2); /* on failure the table just stays full */
     if ((in->used + 1) * 2 <= in->nslots)
-        intern_insert(in, h, sl);
+        intern_insert(in, &x);
     if (in->lookups >= INTERN_DECIDE && in->hits * 2 < in->lookups)
         in->off = 1;
     return 0;
