@@ -554,8 +554,20 @@ static void bitpack32_slow(uint8_t *o, const uint32_t *v, size_t n, unsigned bw)
 #define PQW_PACK_SLACK 16
 static PQW_INLINE void pack_groups(uint8_t *o, const uint32_t *v, size_t ng, const unsigned bw)
 {
+    if (bw <= 8) {
+        /* 8 values of up to 8 bits fit one 64-bit word */
+        for (size_t g = 0; g < ng; g++, v += 8, o += bw) {
+            uint64_t acc = 0;
+#pragma GCC unroll 8
+            for (unsigned k = 0; k < 8; k++)
+                acc |= (uint64_t)v[k] << (k * bw);
+            memcpy(o, &acc, 8);
+        }
+        return;
+    }
     for (size_t g = 0; g < ng; g++, v += 8, o += bw) {
         unsigned __int128 acc = 0;
+#pragma GCC unroll 8
         for (unsigned k = 0; k < 8; k++)
             acc |= (unsigned __int128)v[k] << (k * bw);
         memcpy(o, &acc, 16);
