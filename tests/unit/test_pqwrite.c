@@ -352,6 +352,15 @@ static void write_both(struct env *e, const colbuf_table_t *t, const pqw_options
     assert_int_equal(rc, 0);
 }
 
+/* Both files hold the same rows (as multisets, in any order). */
+static void assert_same_rows(struct env *e, const char *a, const char *b)
+{
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                                 "SELECT * FROM read_parquet('%s'))", a, b), 0);
+    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
+                                 "SELECT * FROM read_parquet('%s'))", b, a), 0);
+}
+
 /* Both files hold the same rows in the same order with the same types. */
 static void compare_files(struct env *e, const colbuf_table_t *t, const char *a, const char *b)
 {
@@ -362,10 +371,7 @@ static void compare_files(struct env *e, const colbuf_table_t *t, const char *a,
     assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s')", a), (int64_t)t->rows);
     assert_int_equal(qint(&e->d, "SELECT count(*) FROM read_parquet('%s')", b), (int64_t)t->rows);
     /* set equality, both ways, then row order (file_row_number) */
-    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
-                                 "SELECT * FROM read_parquet('%s'))", a, b), 0);
-    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
-                                 "SELECT * FROM read_parquet('%s'))", b, a), 0);
+    assert_same_rows(e, a, b);
     assert_int_equal(qint(&e->d,
                           "SELECT count(*) FROM (SELECT * FROM read_parquet('%s', file_row_number=true) "
                           "EXCEPT ALL SELECT * FROM read_parquet('%s', file_row_number=true))",
@@ -970,10 +976,7 @@ static void test_group_traces(void **state)
         assert_int_equal(qint(&e->d, "SELECT max(row_group_num_rows) FROM parquet_metadata('%s') "
                                      "WHERE row_group_id = %zu", a, g),
                          (int64_t)(ends[g] - (g ? ends[g - 1] : 0)));
-    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
-                                 "SELECT * FROM read_parquet('%s'))", a, b), 0);
-    assert_int_equal(qint(&e->d, "SELECT count(*) FROM (SELECT * FROM read_parquet('%s') EXCEPT ALL "
-                                 "SELECT * FROM read_parquet('%s'))", b, a), 0);
+    assert_same_rows(e, a, b);
     check_stats(e, a, "TraceId", 1);
     check_stats(e, a, "Timestamp", 1);
     check_traceid_filter(e, t, a);
