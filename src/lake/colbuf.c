@@ -232,10 +232,10 @@ static uint8_t kind_width(uint8_t k)
 /* ---- interning (colbuf_put_istr) ---------------------------------------------------------
  *
  * One open-addressing table per STR column: slots hold a string's hash (0 = empty),
- * length, first and last 8 bytes and where its bytes are (struct intern_slot). It is bounded (INTERN_MAX_SLOTS, at most half full) and switches
- * itself off for the rest of the table's life when fewer than half of the first
- * INTERN_DECIDE lookups hit: a column of unique ids then costs one hash per value for a
- * while, not forever. */
+ * length, first and last 8 bytes and where its bytes are (struct intern_slot). It is
+ * bounded (INTERN_MAX_SLOTS, at most half full) and switches itself off for the rest of
+ * the table's life when fewer than half of the first INTERN_DECIDE lookups hit: a column
+ * of unique ids then costs one hash per value for a while, not forever. */
 #define INTERN_MIN_SLOTS 256u
 #define INTERN_MAX_SLOTS 16384u
 #define INTERN_DECIDE 4096u
