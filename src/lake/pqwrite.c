@@ -1449,6 +1449,24 @@ static inline int dict_take(pqw_t *w, const struct leaf *L, const uint32_t *gids
     return 0;
 }
 
+/* Value vi of a nested leaf becomes the page's next value (w->vidx[*nv]): its chunk
+ * dictionary index while the chunk is dictionary-encoded (gids set), else its raw size
+ * (the slice's length for strings, vbytes otherwise) added to *bytes. */
+static inline int value_take(pqw_t *w, const struct leaf *L, const uint32_t *gids,
+                             struct gent *ge, const slice_t *sv, size_t vbytes, int str,
+                             uint32_t vi, size_t *nv, size_t *bytes)
+{
+    int rc;
+    if (gids) {
+        if ((rc = dict_take(w, L, gids, ge, vi, *nv, bytes, str)))
+            return rc;
+    } else {
+        *bytes += sv ? sv[vi].len + 4 : vbytes;
+    }
+    w->vidx[(*nv)++] = vi;
+    return 0;
+}
+
 /* Rows are visited in sort order, i.e. at random places of the column arrays: loads are
  * prefetched this many rows ahead. */
 #define PQW_AHEAD 16
@@ -1503,13 +1521,8 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
                 uint32_t vi = tr.off + j;
                 w->rep[nl] = j ? 1 : 0;
                 w->def[nl++] = 1;
-                if (dict) {
-                    if ((rc = dict_take(w, L, gids, ge, vi, nv, &bytes, str)))
-                        return rc;
-                } else {
-                    bytes += sv ? sv[vi].len + 4 : vbytes;
-                }
-                w->vidx[nv++] = vi;
+                if ((rc = value_take(w, L, gids, ge, sv, vbytes, str, vi, &nv, &bytes)))
+                    return rc;
             }
             continue;
         }
@@ -1526,13 +1539,8 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
                 uint32_t vi = mr.off + j;
                 w->rep[nl] = j ? 2 : re;
                 w->def[nl++] = 2;
-                if (dict) {
-                    if ((rc = dict_take(w, L, gids, ge, vi, nv, &bytes, str)))
-                        return rc;
-                } else {
-                    bytes += sv ? sv[vi].len + 4 : vbytes;
-                }
-                w->vidx[nv++] = vi;
+                if ((rc = value_take(w, L, gids, ge, sv, vbytes, str, vi, &nv, &bytes)))
+                    return rc;
             }
         }
     }
