@@ -824,6 +824,17 @@ static void test_dict_shared_strings(void **state)
  * ordered in full) is exactly: TraceId (absent first, then bytewise), Timestamp, row;
  * checked pair by pair on ids sharing 4- and 8-byte prefixes, long runs of one id, many
  * absent ids (a run long enough for the qsort fix-up) and tied timestamps. */
+/* A random 16-byte trace id; *x and *y receive its two halves. */
+static otlp_trace_id_t rnd_trace_id(uint64_t *x, uint64_t *y)
+{
+    otlp_trace_id_t id = {.len = 16};
+    *x = rnd();
+    *y = rnd();
+    memcpy(id.id, x, 8);
+    memcpy(id.id + 8, y, 8);
+    return id;
+}
+
 static int ref_trace_cmp(const otlp_trace_id_t *ids, const int64_t *ts, uint32_t a, uint32_t b)
 {
     if (ids[a].len != ids[b].len)
@@ -848,10 +859,8 @@ static void test_sort_traces(void **state)
         otlp_trace_id_t *ids = t->cols[ci].v;
         int64_t *ts = t->cols[ti].v;
         for (size_t i = 0; i < rows; i++) {
-            uint64_t r = rnd(), x = rnd(), y = rnd();
-            otlp_trace_id_t id = {.len = 16};
-            memcpy(id.id, &x, 8);
-            memcpy(id.id + 8, &y, 8);
+            uint64_t r = rnd(), x, y;
+            otlp_trace_id_t id = rnd_trace_id(&x, &y);
             switch (r % 8) {
             case 0: /* absent: its bytes must not matter */
                 id.len = 0;
@@ -929,10 +938,8 @@ static void test_group_traces(void **state)
     assert_true(ci >= 0);
     otlp_trace_id_t *ids = t->cols[ci].v;
     for (size_t i = 0; i < rows; i++) {
-        uint64_t r = rnd(), x = rnd(), y = rnd();
-        otlp_trace_id_t id = {.len = 16};
-        memcpy(id.id, &x, 8);
-        memcpy(id.id + 8, &y, 8);
+        uint64_t r = rnd(), x, y;
+        otlp_trace_id_t id = rnd_trace_id(&x, &y);
         if (r % 64 == 0)
             id.len = 0; /* absent: first */
         else if (r % 4 == 1 && i)
