@@ -106,6 +106,13 @@ def status(ok):
     return "**met**" if ok else "**not met**"
 
 
+def by_batch(recs):
+    """(spans per request, its records) for each request size of the lake scenario, in
+    increasing size (records of older runs, without a batch field, are 100 spans)."""
+    sizes = sorted({r.get("batch", 100) for r in recs})
+    return [(b, [r for r in recs if r.get("batch", 100) == b]) for b in sizes]
+
+
 def render(jsonl, out):
     recs = [json.loads(l) for l in open(jsonl) if l.strip()]
     meta = next((r for r in recs if r["s"] == "meta"), {})
@@ -115,7 +122,6 @@ def render(jsonl, out):
     ingest = [r for r in recs if r["s"] == "ingest"]
     decode = [r for r in recs if r["s"] == "decode"]
     lake = [r for r in recs if r["s"] == "lake"]
-    lake_batches = sorted({r.get("batch", 100) for r in lake})
     lake_main = [r for r in lake if r.get("batch", 100) == 100] or lake
     end = next((r for r in recs if r["s"] == "end"), {})
     L = []
@@ -178,10 +184,9 @@ def render(jsonl, out):
         v = med([r["spans_per_cpu_s"] for r in lake_main])
         w("| Ingest into Parquet (WAL fsync), 100 spans per request: spans per server CPU-second, first byte to last row published | %s | ≥ 500,000 | %s |"
           % (spread([r["spans_per_cpu_s"] for r in lake_main], f0), status(v >= 5e5)))
-        for b in lake_batches:
+        for b, rb in by_batch(lake):
             if b == 100:
                 continue
-            rb = [r for r in lake if r.get("batch", 100) == b]
             w("| the same with %d spans per request (the OpenTelemetry SDKs' default export batch) | %s | (context) | — |"
               % (b, spread([r["spans_per_cpu_s"] for r in rb], f0)))
         ratio = [r["req_bytes_per_span"] / r["pq_bytes_per_span"] for r in lake_main if r["pq_bytes_per_span"] > 0]
@@ -302,8 +307,7 @@ def render(jsonl, out):
         errs = sum(r["failed"] for r in lake)
         w("| spans per request | spans/s per server CPU-second | spans acked per run | request bytes/span | Parquet bytes/span | ratio | errors |")
         w("|---|---|---|---|---|---|---|")
-        for b in lake_batches:
-            rb = [r for r in lake if r.get("batch", 100) == b]
+        for b, rb in by_batch(lake):
             eb = sum(r["failed"] for r in rb)
             w("| %d | %s | %s | %s | %s | %s | %s |" % (
                 b, spread([r["spans_per_cpu_s"] for r in rb], f0), spread([r["spans"] for r in rb], f0),
@@ -322,8 +326,7 @@ def render(jsonl, out):
             w("")
             w("| spans per request | stage | spans per stage CPU-second | share of server CPU |")
             w("|---|---|---|---|")
-            for b in lake_batches:
-                sb = [r for r in staged if r.get("batch", 100) == b]
+            for b, sb in by_batch(staged):
                 for key, name in (("http_cpu_s", "receive + decode (`http-*`)"),
                                   ("wal_cpu_s", "WAL + column buffers (`wal`)"),
                                   ("flush_cpu_s", "Parquet writer (`lake-flush`)")):
@@ -341,10 +344,7 @@ def render(jsonl, out):
             w("")
             w("| spans per request | fsyncs per second | requests per fsync (group commit) | mean | p50 | p99 |")
             w("|---|---|---|---|---|---|")
-            for b in lake_batches:
-                yb = [r for r in synced if r.get("batch", 100) == b]
-                if not yb:
-                    continue
+            for b, yb in by_batch(synced):
                 w("| %d | %s | %s | %s ms | %s ms | %s ms |" % (
                     b, spread([r["fsyncs"] / r["dur_s"] for r in yb if r.get("dur_s")], f0),
                     spread([r["appends_per_fsync"] for r in yb], f1),
