@@ -30,6 +30,7 @@ typedef struct {
     size_t rejected;  /* rejected items so far */
     const char *msg;  /* first rejection reason */
     const char *perr; /* structural error, when the result is ORASI_EPARSE */
+    size_t span_attrs; /* attribute count of the last span decoded (dec_span's first guess) */
 } dctx_t;
 
 /* ---------------------------------------------------------------- helpers ----------- */
@@ -76,6 +77,24 @@ static void *alloc_arr(dctx_t *d, size_t n, size_t size, int *rc)
     void *p = arena_alloc(d->a, n * size);
     if (!p)
         *rc = ORASI_ENOMEM;
+    return p;
+}
+
+/* Make room for element n of an arena array of capacity *cap (first: the capacity of a
+ * new one), moving it to a twice larger one when full. The old array stays in the arena
+ * (its space comes back with the arena), which costs at most as much as the final one. */
+static void *arr_room(dctx_t *d, void *v, size_t n, size_t *cap, size_t size, size_t first,
+                      int *rc)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *p = alloc_arr(d, nc, size, rc);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, v, n * size);
+    *cap = nc;
     return p;
 }
 
@@ -600,20 +619,13 @@ static int dec_status(dctx_t *d, slice_t s, otlp_status_t *st, const char **why)
     return 0;
 }
 
-/* trace.v1.Span into a zeroed `sp`. */
+/* trace.v1.Span into a zeroed `sp`. One pass: unlike the other messages (sized by
+ * count_fields first), the arrays of a span grow as its fields come (spans are most of a
+ * trace request; the attribute array starts at the size of the previous span's). */
 static int dec_span(dctx_t *d, slice_t s, otlp_span_t *sp, const char **why)
 {
     int rc = 0;
-    if (d->a) {
-        cnt_t c[3] = {{9, CNT_MSG, 0}, {11, CNT_MSG, 0}, {13, CNT_MSG, 0}};
-        if ((rc = count_fields(d, s, c, 3, E_SPAN)) < 0 ||
-            (rc = attrs_alloc(d, &sp->attrs, c[0].n)) < 0)
-            return rc;
-        sp->events = alloc_arr(d, c[1].n, sizeof(otlp_event_t), &rc);
-        sp->links = alloc_arr(d, c[2].n, sizeof(otlp_link_t), &rc);
-        if (rc < 0)
-            return rc;
-    }
+    size_t acap = 0, ecap = 0, lcap = 0;
     pb_reader_t r = pb_reader(s);
     while (pb_more(&r)) {
         uint32_t f, wt;
@@ -646,6 +658,10 @@ static int dec_span(dctx_t *d, slice_t s, otlp_span_t *sp, const char **why)
             rc = rd_fixed64(d, &r, wt, &sp->end_time_unix_nano, E_SPAN);
             break;
         case 9:
+            if (d->a && !(sp->attrs.v = arr_room(d, sp->attrs.v, sp->attrs.n, &acap,
+                                                 sizeof(otlp_kv_t),
+                                                 d->span_attrs ? d->span_attrs : 8, &rc)))
+                break;
             rc = add_kv(d, &r, wt, &sp->attrs, E_SPAN, why);
             break;
         case 10:
@@ -653,6 +669,9 @@ static int dec_span(dctx_t *d, slice_t s, otlp_span_t *sp, const char **why)
             break;
         case 11:
             if ((rc = rd_len(d, &r, wt, &sub, E_SPAN)) < 0)
+                break;
+            if (d->a && !(sp->events = arr_room(d, sp->events, sp->n_events, &ecap,
+                                                sizeof(otlp_event_t), 2, &rc)))
                 break;
             {
                 otlp_event_t tmp, *ev = d->a ? &sp->events[sp->n_events] : &tmp;
@@ -666,6 +685,9 @@ static int dec_span(dctx_t *d, slice_t s, otlp_span_t *sp, const char **why)
             break;
         case 13:
             if ((rc = rd_len(d, &r, wt, &sub, E_SPAN)) < 0)
+                break;
+            if (d->a && !(sp->links = arr_room(d, sp->links, sp->n_links, &lcap,
+                                               sizeof(otlp_link_t), 2, &rc)))
                 break;
             {
                 otlp_link_t tmp, *ln = d->a ? &sp->links[sp->n_links] : &tmp;
@@ -690,6 +712,8 @@ static int dec_span(dctx_t *d, slice_t s, otlp_span_t *sp, const char **why)
         if (rc < 0)
             return rc;
     }
+    if (sp->attrs.n)
+        d->span_attrs = sp->attrs.n;
     if (sp->trace_id.len != 16)
         bad(why, R_TRACE_ID);
     if (sp->span_id.len != 8)

@@ -873,6 +873,70 @@ static void test_roundtrip_traces(void **state)
     buf_free(&b2);
 }
 
+/* A span's attribute, event and link arrays grow as they are decoded (one pass, the first
+ * guess is the previous span's attribute count): counts below, at and past every guess and
+ * doubling come back whole and in order. */
+static void test_span_arrays_grow(void **state)
+{
+    (void)state;
+    static const size_t nattrs[] = {2, 19, 1, 40, 8, 9, 0, 17};
+    enum { NS = sizeof(nattrs) / sizeof(nattrs[0]), MAXA = 40 };
+    static otlp_kv_t kvs[NS][MAXA];
+    static char keys[NS][MAXA][16];
+    static otlp_event_t evs[7];
+    static otlp_link_t lns[3];
+    static otlp_span_t spans[NS];
+    memset(spans, 0, sizeof(spans));
+    for (size_t i = 0; i < NS; i++) {
+        for (size_t k = 0; k < nattrs[i]; k++) {
+            snprintf(keys[i][k], sizeof(keys[i][k]), "k%zu.%zu", i, k);
+            kvs[i][k] = (otlp_kv_t){slice_cstr(keys[i][k]), I((int64_t)(i * 100 + k))};
+        }
+        set_tid(&spans[i].trace_id, (uint8_t)i);
+        set_sid(&spans[i].span_id, (uint8_t)(i + 50));
+        spans[i].attrs = (otlp_attrs_t){nattrs[i] ? kvs[i] : NULL, nattrs[i]};
+    }
+    for (size_t e = 0; e < N(evs); e++)
+        evs[e] = (otlp_event_t){1000 + e, SLICE_LIT("ev"), {kvs[1], e}, 0};
+    for (size_t l = 0; l < N(lns); l++) {
+        memset(&lns[l], 0, sizeof(lns[l]));
+        set_tid(&lns[l].trace_id, (uint8_t)(90 + l));
+        set_sid(&lns[l].span_id, (uint8_t)(95 + l));
+    }
+    spans[3].events = evs;
+    spans[3].n_events = N(evs);
+    spans[3].links = lns;
+    spans[3].n_links = N(lns);
+    spans[5].events = evs;
+    spans[5].n_events = 1;
+    otlp_scope_spans_t ss = {.spans = spans, .n_spans = NS};
+    otlp_resource_spans_t rs = {.scope_spans = &ss, .n_scope_spans = 1};
+    otlp_traces_t in = {.resource_spans = &rs, .n_resource_spans = 1, .n_items = NS};
+    buf_t b, b2;
+    buf_init(&b, MAXBODY);
+    buf_init(&b2, MAXBODY);
+    assert_int_equal(otlp_pb_encode_traces(&in, &b), 0);
+    arena_t *a = arena_create(4096, 0);
+    otlp_traces_t got;
+    assert_int_equal(otlp_pb_decode_traces(buf_slice(&b), a, &got), 0);
+    assert_int_equal(got.n_items, NS);
+    assert_int_equal(got.rejected, 0);
+    fails = 0;
+    assert_true(eq_traces(&in, &got));
+    const otlp_span_t *g = got.resource_spans[0].scope_spans[0].spans;
+    for (size_t i = 0; i < NS; i++)
+        assert_int_equal(g[i].attrs.n, nattrs[i]);
+    assert_int_equal(g[3].n_events, N(evs));
+    assert_int_equal(g[3].n_links, N(lns));
+    assert_int_equal(g[3].events[6].attrs.n, 6);
+    assert_int_equal(otlp_pb_encode_traces(&got, &b2), 0);
+    assert_int_equal(b.len, b2.len);
+    assert_memory_equal(b.data, b2.data, b.len);
+    arena_destroy(a);
+    buf_free(&b);
+    buf_free(&b2);
+}
+
 static void test_roundtrip_metrics(void **state)
 {
     (void)state;
@@ -1857,6 +1921,7 @@ int main(void)
         cmocka_unit_test(test_writer_cap_and_backpatch),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_roundtrip_traces),
+        cmocka_unit_test(test_span_arrays_grow),
         cmocka_unit_test(test_roundtrip_metrics),
         cmocka_unit_test(test_roundtrip_logs),
         cmocka_unit_test(test_empty_and_concatenation),
