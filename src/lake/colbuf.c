@@ -239,12 +239,15 @@ static uint8_t kind_width(uint8_t k)
 #define INTERN_MIN_SLOTS 256u
 #define INTERN_MAX_SLOTS 16384u
 #define INTERN_DECIDE 4096u
+_Static_assert(INTERN_MAX_SLOTS / 2 <= UINT16_MAX, "intern ids are 16-bit");
 
 /* A slot: the string's hash (0 = empty), length, its first and last 8 bytes
  * (colbuf_words16: for up to 16 bytes they determine it, so a hit reads no heap), and
  * where its bytes are. One 32-byte load per probe. */
 struct intern_slot {
-    uint32_t hash, len;
+    uint32_t hash;
+    uint16_t len; /* <= COLBUF_INTERN_MAX_LEN */
+    uint16_t id;  /* colbuf_col_t.ids: 1.. (at most INTERN_MAX_SLOTS / 2 strings) */
     uint64_t w0, w1;
     const uint8_t *p;
 };
@@ -332,6 +335,7 @@ static void col_free(colbuf_col_t *c)
     if (!c)
         return;
     intern_free(c->intern);
+    orasi_free(c->ids);
     orasi_free(c->v);
     col_free(c->child);
     col_free(c->child2);
@@ -422,6 +426,7 @@ static void col_reset(colbuf_col_t *c)
         return;
     c->n = 0;
     c->acct = 0;
+    c->nids = 0;
     intern_reset(c->intern);
     col_reset(c->child);
     col_reset(c->child2);
@@ -456,7 +461,8 @@ static size_t col_capacity(const colbuf_col_t *c)
 {
     if (!c)
         return 0;
-    size_t n = c->cap * c->width + col_capacity(c->child) + col_capacity(c->child2);
+    size_t n = c->cap * (c->width + (c->ids ? sizeof(*c->ids) : 0)) + col_capacity(c->child) +
+               col_capacity(c->child2);
     if (c->intern)
         n += c->intern->nslots * sizeof(struct intern_slot);
     return n;
@@ -483,7 +489,7 @@ static int col_grow(colbuf_table_t *t, colbuf_col_t *c)
         size_t na = c->acct ? c->acct * 2 : 256;
         if (na > c->cap)
             na = c->cap;
-        size_t add = (na - c->acct) * c->width;
+        size_t add = (na - c->acct) * (c->width + (c->ids ? sizeof(*c->ids) : 0));
         if (colbuf_table_bytes(t) + add > t->max_bytes)
             return ORASI_ETOOBIG;
         t->array_bytes += add;
@@ -502,6 +508,15 @@ static int col_grow(colbuf_table_t *t, colbuf_col_t *c)
     size_t add = (ncap - c->cap) * c->width;
     if (colbuf_table_bytes(t) + add > t->max_bytes)
         return ORASI_ETOOBIG;
+    if (c->ids) {
+        if (colbuf_table_bytes(t) + add + (ncap - c->cap) * sizeof(*c->ids) > t->max_bytes)
+            return ORASI_ETOOBIG;
+        uint32_t *ni = orasi_realloc(c->ids, ncap * sizeof(*ni));
+        if (!ni)
+            return ORASI_ENOMEM;
+        c->ids = ni;
+        add += (ncap - c->cap) * sizeof(*ni);
+    }
     void *nv = orasi_realloc(c->v, ncap * c->width);
     if (!nv)
         return ORASI_ENOMEM;
@@ -592,7 +607,28 @@ int colbuf_put_f64(colbuf_table_t *t, colbuf_col_t *c, double v)
 }
 int colbuf_put_ref(colbuf_table_t *t, colbuf_col_t *c, slice_t s)
 {
-    PUT(slice_t, s);
+    int rc = col_grow(t, c);
+    if (rc)
+        return rc;
+    if (c->ids)
+        c->ids[c->n] = 0;
+    ((slice_t *)c->v)[c->n++] = s;
+    return 0;
+}
+
+int colbuf_put_again(colbuf_table_t *t, colbuf_col_t *c, size_t i)
+{
+    if (i >= c->n)
+        return ORASI_EINVAL;
+    int rc = col_grow(t, c);
+    if (rc)
+        return rc;
+    if (c->ids)
+        c->ids[c->n] = c->ids[i];
+    slice_t *v = c->v;
+    v[c->n] = v[i];
+    c->n++;
+    return 0;
 }
 int colbuf_put_traceid(colbuf_table_t *t, colbuf_col_t *c, const otlp_trace_id_t *id)
 {
@@ -612,7 +648,23 @@ int colbuf_put_str(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len
     rc = colbuf_strdup(t, p, len, &s);
     if (rc)
         return rc;
+    if (c->ids)
+        c->ids[c->n] = 0;
     ((slice_t *)c->v)[c->n++] = s;
+    return 0;
+}
+
+/* Give column c its ids array (colbuf_col_t.ids), zeroed: the values already in it were
+ * not interned. */
+static int ids_start(colbuf_table_t *t, colbuf_col_t *c)
+{
+    size_t add = c->acct * sizeof(*c->ids);
+    if (colbuf_table_bytes(t) + add > t->max_bytes)
+        return ORASI_ETOOBIG;
+    c->ids = orasi_calloc(c->cap ? c->cap : 1, sizeof(*c->ids));
+    if (!c->ids)
+        return ORASI_ENOMEM;
+    t->array_bytes += add;
     return 0;
 }
 
@@ -633,11 +685,14 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     int rc = col_grow(t, c);
     if (rc)
         return rc;
+    if (!c->ids && (rc = ids_start(t, c)))
+        return rc;
     if (!in->nslots && intern_resize(in, INTERN_MIN_SLOTS))
         return colbuf_put_str(t, c, p, len);
     struct intern_slot x;
     x.hash = intern_hash(p, len, &x.w0, &x.w1);
-    x.len = (uint32_t)len;
+    x.len = (uint16_t)len;
+    x.id = 0;
     size_t mask = in->nslots - 1;
     in->lookups++;
     for (size_t i = x.hash & mask; in->slot[i].hash; i = (i + 1) & mask) {
@@ -645,6 +700,7 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
         if (e->hash == x.hash && e->len == x.len && e->w0 == x.w0 && e->w1 == x.w1 &&
             (len <= 16 || memcmp(e->p, p, len) == 0)) {
             in->hits++;
+            c->ids[c->n] = e->id;
             ((slice_t *)c->v)[c->n++] = (slice_t){e->p, len};
             return 0;
         }
@@ -653,12 +709,16 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     rc = colbuf_strdup(t, p, len, &sl);
     if (rc)
         return rc;
+    c->ids[c->n] = 0;
     ((slice_t *)c->v)[c->n++] = sl;
     x.p = sl.p;
     if ((in->used + 1) * 2 > in->nslots && in->nslots < INTERN_MAX_SLOTS)
         (void)intern_resize(in, in->nslots * 2); /* on failure the table just stays full */
-    if ((in->used + 1) * 2 <= in->nslots)
+    if ((in->used + 1) * 2 <= in->nslots) {
+        x.id = (uint16_t)++c->nids;
+        c->ids[c->n - 1] = x.id;
         intern_insert(in, &x);
+    }
     if (in->lookups >= INTERN_DECIDE && in->hits * 2 < in->lookups)
         in->off = 1;
     return 0;

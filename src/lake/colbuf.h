@@ -105,6 +105,13 @@ typedef struct colbuf_col {
     struct colbuf_col *child;  /* LIST: elements; MAP: keys */
     struct colbuf_col *child2; /* MAP: values */
     struct colbuf_intern *intern; /* CB_STR: equal short strings share heap bytes (owned) */
+    /* CB_STR once the column interns (NULL before): ids[i] is the intern id (1..nids) of
+     * value i, equal ids meaning equal strings, or 0 for a value not interned (too long,
+     * put by colbuf_put_str/_ref, the table full or interning switched off). The Parquet
+     * writer builds its dictionary from them without hashing the bytes again. cap
+     * entries, counted in array_bytes with v. */
+    uint32_t *ids;
+    uint32_t nids;
 } colbuf_col_t;
 
 /* Heap block list for string bytes. */
@@ -194,6 +201,8 @@ int colbuf_put_str(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len
 int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len);
 /* STR: a slice already in this table's heap (shared, not copied). */
 int colbuf_put_ref(colbuf_table_t *t, colbuf_col_t *c, slice_t s);
+/* STR: value i of the same column again (its slice and intern id). */
+int colbuf_put_again(colbuf_table_t *t, colbuf_col_t *c, size_t i);
 int colbuf_put_traceid(colbuf_table_t *t, colbuf_col_t *c, const otlp_trace_id_t *id);
 int colbuf_put_spanid(colbuf_table_t *t, colbuf_col_t *c, const otlp_span_id_t *id);
 /* MAP / LIST: a range of the child column(s). A new range is built by appending to

@@ -309,7 +309,7 @@ static int put_attrs_entries(flatten_t *f, colbuf_table_t *t, colbuf_col_t *m,
         const otlp_kv_t *e = &a->v[i];
         int rc;
         if (i < prev.len && same_bytes(pk[prev.off + i], e->key)) {
-            rc = colbuf_put_ref(t, m->child, pk[prev.off + i]);
+            rc = colbuf_put_again(t, m->child, prev.off + i);
             pk = m->child->v; /* the put may have grown (moved) the array */
         } else {
             rc = put_slice(t, m->child, e->key);
@@ -319,7 +319,7 @@ static int put_attrs_entries(flatten_t *f, colbuf_table_t *t, colbuf_col_t *m,
             return rc;
         if (i < prev.len && e->value.type == OTLP_ANY_STRING &&
             same_bytes(pv[prev.off + i], e->value.u.str))
-            rc = colbuf_put_ref(t, m->child2, pv[prev.off + i]);
+            rc = colbuf_put_again(t, m->child2, prev.off + i);
         else
             rc = put_any(f, t, m->child2, &e->value);
         pv = m->child2->v;

@@ -333,6 +333,8 @@ struct pqw {
     uint32_t *slots;     /* open addressing: id + 1 of the leaf being built; 0 = empty */
     size_t nslots;
     struct pcache pc[PQW_PCACHE];
+    uint32_t *imap;      /* colbuf intern id -> table-wide id + 1 (0: not seen yet) */
+    size_t imapcap;
     /* dictionary of the chunk being written: table-wide ids in chunk-index order */
     uint32_t *lents;
     size_t nloc, loccap;
@@ -396,6 +398,7 @@ void pqw_destroy(pqw_t *w)
     orasi_free(w->idx);
     orasi_free(w->u64);
     orasi_free(w->gids);
+    orasi_free(w->imap);
     orasi_free(w->gents);
     orasi_free(w->gkeys);
     orasi_free(w->slots);
@@ -652,6 +655,16 @@ static int rle_encode(buf_t *b, const uint32_t *v, size_t n, unsigned bw)
         size_t s = q, e = q + 2;
         while (s > done && v[s - 1] == x)
             s--;
+        /* long runs (the definition levels of a column without nulls are one run per
+         * page): eight at a time, in a loop the compiler vectorises */
+        while (e + 8 <= n) {
+            uint32_t diff = 0;
+            for (size_t k = 0; k < 8; k++)
+                diff |= v[e + k] ^ x;
+            if (diff)
+                break;
+            e += 8;
+        }
         while (e < n && v[e] == x)
             e++;
         size_t run = e - s;
@@ -1223,6 +1236,48 @@ static PQW_INLINE void gin_prepare(pqw_t *w, const uint8_t kind, const colbuf_co
     __builtin_prefetch(&w->slots[x->h & (w->nslots - 1)]);
 }
 
+/* The table-wide id of value i (prepared in x: key, words, hash) of the leaf being built,
+ * from the slot table, or a new entry (the leaf's nd-th, at gents[e0 + nd]). */
+static PQW_INLINE int gdict_find(pqw_t *w, const uint8_t kind, const colbuf_col_t *c, uint32_t i,
+                                 const struct gin *x, size_t e0, size_t *nd, uint32_t *out)
+{
+    uint32_t mask = (uint32_t)(w->nslots - 1), s = x->h & mask;
+    int rc;
+    for (;;) {
+        uint32_t e = w->slots[s];
+        if (!e) {
+            /* a new distinct value */
+            if ((rc = pool_reserve((void **)&w->gents, &w->gentcap, e0 + *nd + 1,
+                                   sizeof(*w->gents))) ||
+                (rc = pool_reserve((void **)&w->gkeys, &w->gkeycap, *nd + 1, sizeof(*w->gkeys))))
+                return rc;
+            uint32_t g = (uint32_t)(*nd)++;
+            struct gent *d = &w->gents[e0 + g];
+            d->vi = i;
+            d->tlen = text_len(kind, c, i, x->len);
+            d->lmap = 0;
+            struct gkey *k = &w->gkeys[g];
+            k->w0 = x->w0;
+            k->w1 = x->w1;
+            k->p = x->p;
+            k->len = x->len;
+            k->hash = x->h;
+            w->slots[s] = g + 1;
+            *out = g;
+            if (*nd * 2 > w->nslots)
+                return gslots_resize(w, *nd, w->nslots * 2);
+            return 0;
+        }
+        const struct gkey *k = &w->gkeys[e - 1];
+        if (k->hash == x->h && k->len == x->len && k->w0 == x->w0 && k->w1 == x->w1 &&
+            (x->len <= 16 || memcmp(k->p, x->p, x->len) == 0)) {
+            *out = e - 1;
+            return 0;
+        }
+        s = (s + 1) & mask;
+    }
+}
+
 /* The table-wide dictionary of leaf L: ids of all its values in storage order. A
  * software pipeline: value i + 2*GD_AHEAD has its string bytes prefetched, value
  * i + GD_AHEAD is prepared (gin_prepare), value i is looked up (its slot is in cache by
@@ -1262,41 +1317,8 @@ static PQW_INLINE int gdict_run(pqw_t *w, struct leaf *L, const uint8_t kind)
             g = x.g; /* from the pointer cache */
         } else if (x.state == GIN_SAME) {
             g = gids[i - 1];
-        } else {
-            uint32_t mask = (uint32_t)(w->nslots - 1), s = x.h & mask;
-            for (;;) {
-                uint32_t e = w->slots[s];
-                if (!e) {
-                    /* a new distinct value */
-                    if ((rc = pool_reserve((void **)&w->gents, &w->gentcap, e0 + nd + 1,
-                                           sizeof(*w->gents))) ||
-                        (rc = pool_reserve((void **)&w->gkeys, &w->gkeycap, nd + 1,
-                                           sizeof(*w->gkeys))))
-                        goto fail;
-                    g = (uint32_t)nd++;
-                    struct gent *d = &w->gents[e0 + g];
-                    d->vi = (uint32_t)i;
-                    d->tlen = text_len(kind, c, (uint32_t)i, x.len);
-                    d->lmap = 0;
-                    struct gkey *k = &w->gkeys[g];
-                    k->w0 = x.w0;
-                    k->w1 = x.w1;
-                    k->p = x.p;
-                    k->len = x.len;
-                    k->hash = x.h;
-                    w->slots[s] = g + 1;
-                    if (nd * 2 > w->nslots && (rc = gslots_resize(w, nd, w->nslots * 2)))
-                        goto fail;
-                    break;
-                }
-                const struct gkey *k = &w->gkeys[e - 1];
-                if (k->hash == x.h && k->len == x.len && k->w0 == x.w0 && k->w1 == x.w1 &&
-                    (x.len <= 16 || memcmp(k->p, x.p, x.len) == 0)) {
-                    g = e - 1;
-                    break;
-                }
-                s = (s + 1) & mask;
-            }
+        } else if ((rc = gdict_find(w, kind, c, (uint32_t)i, &x, e0, &nd, &g))) {
+            goto fail;
         }
         gids[i] = g;
         if (sv && x.state != GIN_KNOWN) {
@@ -1323,12 +1345,82 @@ fail:
     return rc;
 }
 
+/* gdict_run for a string column that colbuf interned (colbuf_col_t.ids): a value whose
+ * intern id was seen before takes that id's table-wide id (two array loads, no hashing);
+ * the first value of each intern id, and the values not interned, are looked up by their
+ * bytes as in gdict_run, so equal strings still get one entry however they were put. */
+static int gdict_ids(pqw_t *w, struct leaf *L)
+{
+    const colbuf_col_t *c = L->col;
+    const uint32_t *ids = c->ids;
+    const slice_t *sv = c->v;
+    size_t n = c->n, e0 = w->ngents, nd = 0;
+    int rc;
+    L->has_gid = 0;
+    if (n == 0)
+        return 0;
+    if (n >= UINT32_MAX / 2)
+        return ORASI_ETOOBIG;
+    if ((rc = pool_reserve((void **)&w->gids, &w->gidcap, w->ngids + n, sizeof(*w->gids))) ||
+        (rc = pool_reserve((void **)&w->imap, &w->imapcap, (size_t)c->nids + 1,
+                           sizeof(*w->imap))))
+        return rc;
+    if (!w->nslots && (rc = gslots_resize(w, 0, 1u << 12)))
+        return rc;
+    memset(w->imap, 0, ((size_t)c->nids + 1) * sizeof(*w->imap));
+    memset(w->pc, 0, sizeof(w->pc));
+    uint32_t *gids = w->gids + w->ngids;
+    size_t probe = n < PQW_PROBE ? n : PQW_PROBE;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = ids[i], g;
+        if (id && w->imap[id]) {
+            g = w->imap[id] - 1;
+        } else {
+            struct gin x;
+            x.p = sv[i].p;
+            x.len = sv[i].len;
+            struct pcache *pc = &w->pc[((uintptr_t)x.p * 0x9e3779b97f4a7c15ull) >> 52];
+            if (!id && pc->g && pc->p == x.p && pc->len == x.len) {
+                g = pc->g - 1; /* a string put by reference (resource fields) */
+            } else {
+                key_words(x.p, x.len, &x.w0, &x.w1);
+                x.h = key_hash(x.p, x.len, x.w0, x.w1);
+                if ((rc = gdict_find(w, CB_STR, c, (uint32_t)i, &x, e0, &nd, &g)))
+                    goto fail;
+                if (id) {
+                    w->imap[id] = g + 1;
+                } else {
+                    pc->p = x.p;
+                    pc->len = x.len;
+                    pc->g = g + 1;
+                }
+            }
+        }
+        gids[i] = g;
+        if (i + 1 == probe && probe >= 256 && nd * 2 > probe) {
+            gslots_clear(w, nd); /* mostly distinct: no dictionary */
+            return 0;
+        }
+    }
+    gslots_clear(w, nd);
+    L->has_gid = 1;
+    L->gid_off = w->ngids;
+    L->ent_off = e0;
+    L->ngent = nd;
+    w->ngids += n;
+    w->ngents += nd;
+    return 0;
+fail:
+    gslots_clear(w, nd);
+    return rc;
+}
+
 /* gdict_run with the kind a constant, so that each loop is compiled for its kind. */
 static int gdict_build(pqw_t *w, struct leaf *L)
 {
     switch (L->kind) {
     case CB_STR:
-        return gdict_run(w, L, CB_STR);
+        return L->col->ids ? gdict_ids(w, L) : gdict_run(w, L, CB_STR);
     case CB_TRACEID:
         return gdict_run(w, L, CB_TRACEID);
     case CB_SPANID:
@@ -1355,6 +1447,7 @@ static void gpool_trim(pqw_t *w)
         PQW_GPOOL_KEEP)
         return;
     orasi_free(w->gids);
+    orasi_free(w->imap);
     orasi_free(w->gents);
     orasi_free(w->gkeys);
     orasi_free(w->slots);

@@ -239,10 +239,9 @@ static void put_list(struct gen *g, colbuf_col_t *c, uint8_t elem, int mode, int
 }
 
 /* `rows` random rows for signal sig; times within one hour from t0. */
-static colbuf_table_t *random_table(int sig, size_t rows, int64_t t0)
+/* Append `rows` random rows to t. */
+static void random_fill(colbuf_table_t *t, size_t rows, int64_t t0)
 {
-    colbuf_table_t *t = colbuf_table_create(sig, 0);
-    assert_non_null(t);
     struct gen g;
     gen_init(&g, t);
     const colbuf_schema_t *s = t->schema;
@@ -267,6 +266,13 @@ static colbuf_table_t *random_table(int sig, size_t rows, int64_t t0)
         }
         assert_int_equal(colbuf_row_done(t, row_ts), 0);
     }
+}
+
+static colbuf_table_t *random_table(int sig, size_t rows, int64_t t0)
+{
+    colbuf_table_t *t = colbuf_table_create(sig, 0);
+    assert_non_null(t);
+    random_fill(t, rows, t0);
     return t;
 }
 
@@ -820,6 +826,99 @@ static void test_dict_shared_strings(void **state)
     colbuf_table_destroy(t);
 }
 
+/* A string column that colbuf interned (colbuf_col_t.ids) gets its dictionary from the
+ * intern ids: the same text put by every route (interned, copied, by reference, again,
+ * too long to intern) and after the table is reset and refilled (ids start over) is one
+ * dictionary entry, and every row reads back its own text. */
+static void test_dict_intern_ids(void **state)
+{
+    struct env *e = *state;
+    char longtext[100];
+    memset(longtext, 'L', sizeof(longtext) - 1);
+    longtext[sizeof(longtext) - 1] = 0;
+    const char *const texts[] = {"alpha", "", "beta: longer than sixteen bytes", "γ", longtext};
+    enum { NT = 5, ROWS = 3000 };
+    colbuf_table_t *t = random_table(LAKE_TRACES, ROWS, 1700000000000000000ll);
+    int sn = colbuf_col_index(t->schema, "SpanName");
+    assert_true(sn >= 0);
+    colbuf_col_t *c = &t->cols[sn];
+    slice_t shared[NT];
+    for (int k = 0; k < NT; k++)
+        assert_int_equal(colbuf_strdup(t, texts[k], strlen(texts[k]), &shared[k]), 0);
+    static int which[ROWS];
+    char a[512], b[512];
+    snprintf(a, sizeof(a), "%s/ids-native.parquet", e->dir);
+    snprintf(b, sizeof(b), "%s/ids-duckdb.parquet", e->dir);
+    for (int round = 0; round < 2; round++) {
+        /* (re)fill SpanName: in round 1 the table was reset and refilled, so its intern
+         * table and ids restarted and the ids array is a recycled one */
+        c->n = 0;
+        size_t last[NT] = {0};
+        int seen[NT] = {0};
+        for (size_t i = 0; i < ROWS; i++) {
+            uint64_t r = rnd();
+            int k = i == 0 ? 0 : (int)(r % NT);
+            which[i] = k;
+            const char *x = texts[k];
+            switch (i == 0 ? 0 : (r >> 8) % 4) {
+            case 0:
+                assert_int_equal(colbuf_put_istr(t, c, x, strlen(x)), 0);
+                break;
+            case 1:
+                assert_int_equal(colbuf_put_str(t, c, x, strlen(x)), 0);
+                break;
+            case 2:
+                assert_int_equal(colbuf_put_ref(t, c, shared[k]), 0);
+                break;
+            default:
+                if (seen[k])
+                    assert_int_equal(colbuf_put_again(t, c, last[k]), 0);
+                else
+                    assert_int_equal(colbuf_put_istr(t, c, x, strlen(x)), 0);
+            }
+            last[k] = i;
+            seen[k] = 1;
+        }
+        assert_int_equal(c->n, ROWS);
+        assert_non_null(c->ids);
+        assert_true(c->nids >= 3 && c->nids <= 4); /* the long text is never interned */
+        write_both(e, t, NULL, a, b);
+        compare_files(e, t, a, b);
+        /* every row its own text (file row order is colbuf_sort's) */
+        uint32_t *perm = malloc(ROWS * sizeof(*perm));
+        assert_non_null(perm);
+        assert_int_equal(colbuf_sort(t, perm), 0);
+        duckdb_result r;
+        char q[1024];
+        snprintf(q, sizeof(q), "SELECT SpanName FROM read_parquet('%s', file_row_number=true) "
+                               "ORDER BY file_row_number", a);
+        tl_query(&e->d, q, &r);
+        assert_int_equal(duckdb_row_count(&r), ROWS);
+        for (idx_t i = 0; i < ROWS; i++) {
+            char *v = duckdb_value_varchar(&r, 0, i);
+            assert_string_equal(v, texts[which[perm[i]]]);
+            duckdb_free(v);
+        }
+        duckdb_destroy_result(&r);
+        free(perm);
+        /* one row group: its dictionary holds each text once */
+        assert_int_equal(qint(&e->d, "SELECT count(*) FROM parquet_metadata('%s') WHERE "
+                                     "path_in_schema = 'SpanName'", a), 1);
+        int64_t off = qint(&e->d, "SELECT dictionary_page_offset FROM parquet_metadata('%s') "
+                                  "WHERE path_in_schema = 'SpanName'", a);
+        assert_true(off > 0);
+        assert_int_equal(dict_page_values(a, off), NT);
+        if (!round) {
+            /* start the table over the way the lake recycles one, and fill it again */
+            colbuf_table_reset(t);
+            random_fill(t, ROWS, 1700000000000000000ll);
+            for (int k = 0; k < NT; k++)
+                assert_int_equal(colbuf_strdup(t, texts[k], strlen(texts[k]), &shared[k]), 0);
+        }
+    }
+    colbuf_table_destroy(t);
+}
+
 /* colbuf_sort's trace order (radix sort on an id prefix, then runs of equal prefixes
  * ordered in full) is exactly: TraceId (absent first, then bytewise), Timestamp, row;
  * checked pair by pair on ids sharing 4- and 8-byte prefixes, long runs of one id, many
@@ -1040,6 +1139,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flattened_traces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dict_shared_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dict_intern_ids, setup, teardown),
         cmocka_unit_test(test_sort_traces),
         cmocka_unit_test_setup_teardown(test_group_traces, setup, teardown),
     };
