@@ -357,6 +357,8 @@ int pqw_create(const pqw_options_t *opts, pqw_t **out)
         w->o.page_bytes = 1u << 20;
     if (!w->o.dict_bytes)
         w->o.dict_bytes = 1u << 20;
+    if (!w->o.keep_bytes)
+        w->o.keep_bytes = PQW_GPOOL_KEEP;
     w->fd = -1;
     buf_init(&w->out, PQW_BUF_MAX);
     buf_init(&w->page, PQW_BUF_MAX);
@@ -1438,16 +1440,16 @@ static int gdict_build(pqw_t *w, struct leaf *L)
     }
 }
 
-/* Table-wide memory past PQW_GPOOL_KEEP is given back after a write (a big flush should
+/* Table-wide memory past keep_bytes (PQW_GPOOL_KEEP) is given back after a write (a big
+ * flush should
  * not pin it until the next one). */
 static void gpool_trim(pqw_t *w)
 {
     if (w->gidcap * sizeof(*w->gids) + w->gentcap * sizeof(*w->gents) +
             w->gkeycap * sizeof(*w->gkeys) + w->nslots * sizeof(*w->slots) <=
-        PQW_GPOOL_KEEP)
+        w->o.keep_bytes)
         return;
-    orasi_free(w->gids);
-    orasi_free(w->imap);
+    orasi_free(w->gids); /* (imap is small: at most 8193 ids, kept) */
     orasi_free(w->gents);
     orasi_free(w->gkeys);
     orasi_free(w->slots);

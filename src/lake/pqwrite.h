@@ -32,6 +32,8 @@ typedef struct {
     size_t dict_bytes;       /* a column chunk's dictionary past this size makes the
                                 remaining pages PLAIN (0 = 1 MiB) */
     int plain_ints;          /* 1: integers/timestamps PLAIN instead of DELTA_BINARY_PACKED */
+    size_t keep_bytes;       /* table-wide dictionary memory kept for the next write; more
+                                is freed after a write (0 = 64 MiB) */
 } pqw_options_t;
 
 /* NULL opts = defaults. 0 or ORASI_ENOMEM. Caller owns *out (pqw_destroy). */

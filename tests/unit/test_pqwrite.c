@@ -916,6 +916,22 @@ static void test_dict_intern_ids(void **state)
                 assert_int_equal(colbuf_strdup(t, texts[k], strlen(texts[k]), &shared[k]), 0);
         }
     }
+    /* one writer for several writes, giving its table-wide memory back after each (what
+     * a big flush does): every file the same rows */
+    pqw_options_t po = {.keep_bytes = 1};
+    pqw_t *w;
+    assert_int_equal(pqw_create(&po, &w), 0);
+    uint32_t *perm = malloc(ROWS * sizeof(*perm));
+    assert_non_null(perm);
+    assert_int_equal(colbuf_sort(t, perm), 0);
+    for (int k = 0; k < 3; k++) {
+        char err[256];
+        assert_int_equal(pqw_write(w, t, perm, NULL, 0, k ? b : a, NULL, err, sizeof(err)), 0);
+        if (k)
+            assert_same_rows(e, a, b);
+    }
+    free(perm);
+    pqw_destroy(w);
     colbuf_table_destroy(t);
 }
 
