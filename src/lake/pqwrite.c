@@ -1441,8 +1441,7 @@ static int gdict_build(pqw_t *w, struct leaf *L)
 }
 
 /* Table-wide memory past keep_bytes (PQW_GPOOL_KEEP) is given back after a write (a big
- * flush should
- * not pin it until the next one). */
+ * flush should not pin it until the next one). */
 static void gpool_trim(pqw_t *w)
 {
     if (w->gidcap * sizeof(*w->gids) + w->gentcap * sizeof(*w->gents) +
