@@ -217,7 +217,7 @@ static uint8_t kind_width(uint8_t k)
     case CB_BOOL:
         return 1;
     case CB_STR:
-        return (uint8_t)sizeof(slice_t);
+        return (uint8_t)sizeof(colbuf_str_t);
     case CB_TRACEID:
         return (uint8_t)sizeof(otlp_trace_id_t);
     case CB_SPANID:
@@ -335,7 +335,6 @@ static void col_free(colbuf_col_t *c)
     if (!c)
         return;
     intern_free(c->intern);
-    orasi_free(c->ids);
     orasi_free(c->v);
     col_free(c->child);
     col_free(c->child2);
@@ -461,8 +460,7 @@ static size_t col_capacity(const colbuf_col_t *c)
 {
     if (!c)
         return 0;
-    size_t n = c->cap * (c->width + (c->ids ? sizeof(*c->ids) : 0)) + col_capacity(c->child) +
-               col_capacity(c->child2);
+    size_t n = c->cap * c->width + col_capacity(c->child) + col_capacity(c->child2);
     if (c->intern)
         n += c->intern->nslots * sizeof(struct intern_slot);
     return n;
@@ -489,7 +487,7 @@ static int col_grow(colbuf_table_t *t, colbuf_col_t *c)
         size_t na = c->acct ? c->acct * 2 : 256;
         if (na > c->cap)
             na = c->cap;
-        size_t add = (na - c->acct) * (c->width + (c->ids ? sizeof(*c->ids) : 0));
+        size_t add = (na - c->acct) * c->width;
         if (colbuf_table_bytes(t) + add > t->max_bytes)
             return ORASI_ETOOBIG;
         t->array_bytes += add;
@@ -508,15 +506,6 @@ static int col_grow(colbuf_table_t *t, colbuf_col_t *c)
     size_t add = (ncap - c->cap) * c->width;
     if (colbuf_table_bytes(t) + add > t->max_bytes)
         return ORASI_ETOOBIG;
-    if (c->ids) {
-        if (colbuf_table_bytes(t) + add + (ncap - c->cap) * sizeof(*c->ids) > t->max_bytes)
-            return ORASI_ETOOBIG;
-        uint32_t *ni = orasi_realloc(c->ids, ncap * sizeof(*ni));
-        if (!ni)
-            return ORASI_ENOMEM;
-        c->ids = ni;
-        add += (ncap - c->cap) * sizeof(*ni);
-    }
     void *nv = orasi_realloc(c->v, ncap * c->width);
     if (!nv)
         return ORASI_ENOMEM;
@@ -607,13 +596,9 @@ int colbuf_put_f64(colbuf_table_t *t, colbuf_col_t *c, double v)
 }
 int colbuf_put_ref(colbuf_table_t *t, colbuf_col_t *c, slice_t s)
 {
-    int rc = col_grow(t, c);
-    if (rc)
-        return rc;
-    if (c->ids)
-        c->ids[c->n] = 0;
-    ((slice_t *)c->v)[c->n++] = s;
-    return 0;
+    if (s.len > UINT32_MAX)
+        return ORASI_ETOOBIG;
+    PUT(colbuf_str_t, ((colbuf_str_t){s.p, (uint32_t)s.len, 0}));
 }
 
 int colbuf_put_again(colbuf_table_t *t, colbuf_col_t *c, size_t i)
@@ -623,9 +608,7 @@ int colbuf_put_again(colbuf_table_t *t, colbuf_col_t *c, size_t i)
     int rc = col_grow(t, c);
     if (rc)
         return rc;
-    if (c->ids)
-        c->ids[c->n] = c->ids[i];
-    slice_t *v = c->v;
+    colbuf_str_t *v = c->v;
     v[c->n] = v[i];
     c->n++;
     return 0;
@@ -648,23 +631,7 @@ int colbuf_put_str(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t len
     rc = colbuf_strdup(t, p, len, &s);
     if (rc)
         return rc;
-    if (c->ids)
-        c->ids[c->n] = 0;
-    ((slice_t *)c->v)[c->n++] = s;
-    return 0;
-}
-
-/* Give column c its ids array (colbuf_col_t.ids), zeroed: the values already in it were
- * not interned. */
-static int ids_start(colbuf_table_t *t, colbuf_col_t *c)
-{
-    size_t add = c->acct * sizeof(*c->ids);
-    if (colbuf_table_bytes(t) + add > t->max_bytes)
-        return ORASI_ETOOBIG;
-    c->ids = orasi_calloc(c->cap ? c->cap : 1, sizeof(*c->ids));
-    if (!c->ids)
-        return ORASI_ENOMEM;
-    t->array_bytes += add;
+    ((colbuf_str_t *)c->v)[c->n++] = (colbuf_str_t){s.p, (uint32_t)s.len, 0};
     return 0;
 }
 
@@ -685,8 +652,6 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     int rc = col_grow(t, c);
     if (rc)
         return rc;
-    if (!c->ids && (rc = ids_start(t, c)))
-        return rc;
     if (!in->nslots && intern_resize(in, INTERN_MIN_SLOTS))
         return colbuf_put_str(t, c, p, len);
     struct intern_slot x;
@@ -700,8 +665,7 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
         if (e->hash == x.hash && e->len == x.len && e->w0 == x.w0 && e->w1 == x.w1 &&
             (len <= 16 || memcmp(e->p, p, len) == 0)) {
             in->hits++;
-            c->ids[c->n] = e->id;
-            ((slice_t *)c->v)[c->n++] = (slice_t){e->p, len};
+            ((colbuf_str_t *)c->v)[c->n++] = (colbuf_str_t){e->p, (uint32_t)len, e->id};
             return 0;
         }
     }
@@ -709,16 +673,14 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     rc = colbuf_strdup(t, p, len, &sl);
     if (rc)
         return rc;
-    c->ids[c->n] = 0;
-    ((slice_t *)c->v)[c->n++] = sl;
     x.p = sl.p;
     if ((in->used + 1) * 2 > in->nslots && in->nslots < INTERN_MAX_SLOTS)
         (void)intern_resize(in, in->nslots * 2); /* on failure the table just stays full */
     if ((in->used + 1) * 2 <= in->nslots) {
         x.id = (uint16_t)++c->nids;
-        c->ids[c->n - 1] = x.id;
         intern_insert(in, &x);
     }
+    ((colbuf_str_t *)c->v)[c->n++] = (colbuf_str_t){sl.p, (uint32_t)len, x.id};
     if (in->lookups >= INTERN_DECIDE && in->hits * 2 < in->lookups)
         in->off = 1;
     return 0;
@@ -941,7 +903,7 @@ static int fill_col(duckdb_vector v, size_t dst, const colbuf_col_t *c, size_t s
         return 0;
     }
     case CB_STR: {
-        const slice_t *s = (const slice_t *)c->v + src;
+        const colbuf_str_t *s = (const colbuf_str_t *)c->v + src;
         for (size_t i = 0; i < count; i++)
             duckdb_vector_assign_string_element_len(v, dst + i, (const char *)s[i].p, s[i].len);
         return 0;
@@ -1018,7 +980,7 @@ static int fill_rows(duckdb_vector v, const colbuf_col_t *c, const uint32_t *row
         return 0;
     }
     case CB_STR: {
-        const slice_t *s = c->v;
+        const colbuf_str_t *s = c->v;
         for (size_t i = 0; i < count; i++)
             duckdb_vector_assign_string_element_len(v, i, (const char *)s[rows[i]].p,
                                                     s[rows[i]].len);
@@ -1093,7 +1055,7 @@ static int cmp_rows(const void *a, const void *b, void *arg)
             if (r)
                 return r;
         } else if (c->kind == CB_STR) {
-            const slice_t *sa = (const slice_t *)c->v + ra, *sb = (const slice_t *)c->v + rb;
+            const colbuf_str_t *sa = (const colbuf_str_t *)c->v + ra, *sb = (const colbuf_str_t *)c->v + rb;
             if (sa->p == sb->p && sa->len == sb->len)
                 continue; /* shared bytes (service name of one resource): equal */
             size_t n = sa->len < sb->len ? sa->len : sb->len;

@@ -86,6 +86,22 @@ typedef struct {
 /* The schema of a lake signal (static, never NULL for a valid sig). */
 const colbuf_schema_t *colbuf_schema(int sig);
 
+/* A CB_STR value: its bytes (in the table's heap) and, when the column interned it
+ * (colbuf_put_istr), its intern id: 1..nids of the column, equal ids meaning equal
+ * strings; 0 for a value not interned (too long, put by colbuf_put_str/_ref, the intern
+ * table full or switched off). The Parquet writer builds its dictionaries from the ids
+ * without hashing the bytes again. 16 bytes, like a slice_t. */
+typedef struct {
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t id;
+} colbuf_str_t;
+
+static inline slice_t colbuf_str_slice(colbuf_str_t s)
+{
+    return (slice_t){s.p, s.len};
+}
+
 /* Per-row range into a child column. 32-bit: a table's children are capped below 4 Gi
  * entries (appends past it fail with ORASI_ETOOBIG). */
 typedef struct {
@@ -100,18 +116,12 @@ typedef struct colbuf_col {
     size_t cap;    /* entries allocated in v */
     size_t acct;   /* entries counted in the table's array_bytes (n <= acct <= cap): a
                       recycled table keeps its arrays but counts them again as it refills */
-    void *v;       /* typed array (see enum colbuf_kind); slice_t for CB_STR;
+    void *v;       /* typed array (see enum colbuf_kind); colbuf_str_t for CB_STR;
                       colbuf_range_t for CB_MAP / CB_LIST */
     struct colbuf_col *child;  /* LIST: elements; MAP: keys */
     struct colbuf_col *child2; /* MAP: values */
     struct colbuf_intern *intern; /* CB_STR: equal short strings share heap bytes (owned) */
-    /* CB_STR once the column interns (NULL before): ids[i] is the intern id (1..nids) of
-     * value i, equal ids meaning equal strings, or 0 for a value not interned (too long,
-     * put by colbuf_put_str/_ref, the table full or interning switched off). The Parquet
-     * writer builds its dictionary from them without hashing the bytes again. cap
-     * entries, counted in array_bytes with v. */
-    uint32_t *ids;
-    uint32_t nids;
+    uint32_t nids; /* CB_STR: intern ids given so far (colbuf_str_t.id <= nids) */
 } colbuf_col_t;
 
 /* Heap block list for string bytes. */

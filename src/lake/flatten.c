@@ -268,7 +268,8 @@ static int put_any(flatten_t *f, colbuf_table_t *t, colbuf_col_t *c, const otlp_
 
 /* Append attributes as map entries to the children of MAP column m; the new range
  * (offset, length) is returned in *r. */
-static int same_bytes(slice_t a, slice_t b)
+/* A string already in a column holds the bytes of b. */
+static int same_bytes(colbuf_str_t a, slice_t b)
 {
     return a.len == b.len && colbuf_bytes_eq(a.p, b.p, a.len);
 }
@@ -297,14 +298,14 @@ static int put_attrs_entries(flatten_t *f, colbuf_table_t *t, colbuf_col_t *m,
     struct flatten_layout *lay = NULL;
     if (a->n) {
         lay = &f->layout[layout_slot(m, a->v[0].key)];
-        const slice_t *k0 = m->child->v;
+        const colbuf_str_t *k0 = m->child->v;
         if (lay->m == m && lay->r.len && (size_t)lay->r.off + lay->r.len <= m->child->n &&
             same_bytes(k0[lay->r.off], a->v[0].key))
             prev = lay->r;
     }
     if (!prev.len && m->n)
         prev = ((const colbuf_range_t *)m->v)[m->n - 1];
-    const slice_t *pk = m->child->v, *pv = m->child2->v;
+    const colbuf_str_t *pk = m->child->v, *pv = m->child2->v;
     for (size_t i = 0; i < a->n; i++) {
         const otlp_kv_t *e = &a->v[i];
         int rc;

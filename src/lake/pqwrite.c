@@ -948,7 +948,7 @@ static inline void value_key(uint8_t kind, const colbuf_col_t *c, uint32_t i, co
 {
     switch (kind) {
     case CB_STR: {
-        const slice_t *s = (const slice_t *)c->v + i;
+        const colbuf_str_t *s = (const colbuf_str_t *)c->v + i;
         *p = s->p;
         *len = (uint32_t)s->len;
         return;
@@ -1299,7 +1299,7 @@ static PQW_INLINE int gdict_run(pqw_t *w, struct leaf *L, const uint8_t kind)
     if (!w->nslots && (rc = gslots_resize(w, 0, 1u << 12)))
         return rc;
     uint32_t *gids = w->gids + w->ngids;
-    const slice_t *sv = kind == CB_STR ? c->v : NULL;
+    const colbuf_str_t *sv = kind == CB_STR ? c->v : NULL;
     if (sv)
         memset(w->pc, 0, sizeof(w->pc));
     size_t probe = n < PQW_PROBE ? n : PQW_PROBE;
@@ -1347,15 +1347,14 @@ fail:
     return rc;
 }
 
-/* gdict_run for a string column that colbuf interned (colbuf_col_t.ids): a value whose
+/* gdict_run for a string column that colbuf interned (colbuf_str_t.id): a value whose
  * intern id was seen before takes that id's table-wide id (two array loads, no hashing);
  * the first value of each intern id, and the values not interned, are looked up by their
  * bytes as in gdict_run, so equal strings still get one entry however they were put. */
 static int gdict_ids(pqw_t *w, struct leaf *L)
 {
     const colbuf_col_t *c = L->col;
-    const uint32_t *ids = c->ids;
-    const slice_t *sv = c->v;
+    const colbuf_str_t *sv = c->v;
     size_t n = c->n, e0 = w->ngents, nd = 0;
     int rc;
     L->has_gid = 0;
@@ -1374,7 +1373,7 @@ static int gdict_ids(pqw_t *w, struct leaf *L)
     uint32_t *gids = w->gids + w->ngids;
     size_t probe = n < PQW_PROBE ? n : PQW_PROBE;
     for (size_t i = 0; i < n; i++) {
-        uint32_t id = ids[i], g;
+        uint32_t id = sv[i].id, g;
         if (id && w->imap[id]) {
             g = w->imap[id] - 1;
         } else {
@@ -1422,7 +1421,7 @@ static int gdict_build(pqw_t *w, struct leaf *L)
 {
     switch (L->kind) {
     case CB_STR:
-        return L->col->ids ? gdict_ids(w, L) : gdict_run(w, L, CB_STR);
+        return L->col->nids ? gdict_ids(w, L) : gdict_run(w, L, CB_STR);
     case CB_TRACEID:
         return gdict_run(w, L, CB_TRACEID);
     case CB_SPANID:
@@ -1547,7 +1546,7 @@ static inline int dict_take(pqw_t *w, const struct leaf *L, const uint32_t *gids
  * dictionary index while the chunk is dictionary-encoded (gids set), else its raw size
  * (the slice's length for strings, vbytes otherwise) added to *bytes. */
 static inline int value_take(pqw_t *w, const struct leaf *L, const uint32_t *gids,
-                             struct gent *ge, const slice_t *sv, size_t vbytes, int str,
+                             struct gent *ge, const colbuf_str_t *sv, size_t vbytes, int str,
                              uint32_t vi, size_t *nv, size_t *bytes)
 {
     int rc;
@@ -1579,7 +1578,7 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
     struct gent *ge = dict ? w->gents + L->ent_off : NULL;
     size_t nl = 0, nv = 0, bytes = 0;
     size_t vbytes = L->kind == CB_STR ? 0 : (phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8);
-    const slice_t *sv = L->kind == CB_STR ? L->col->v : NULL;
+    const colbuf_str_t *sv = L->kind == CB_STR ? L->col->v : NULL;
     size_t budget = page_budget(w, dict && ch->dict_tried);
     int rc;
     for (; r < rend; r++) {
@@ -1671,7 +1670,7 @@ static int page_scalar(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
                 return rc;
         }
     } else if (L->kind == CB_STR) {
-        const slice_t *sv = L->col->v;
+        const colbuf_str_t *sv = L->col->v;
         for (; k < n && (k == 0 || bytes < budget); k++) {
             if (k + PQW_AHEAD < n)
                 __builtin_prefetch(&sv[perm[r + k + PQW_AHEAD]]);
@@ -1707,7 +1706,7 @@ static int dlba_strings(pqw_t *w, struct chunk *ch, const uint32_t *vi, size_t n
         if (k + PQW_AHEAD < n)
             __builtin_prefetch((const uint8_t *)c->v + (size_t)vi[k + PQW_AHEAD] * c->width);
         if (L->kind == CB_STR && k + PQW_AHEAD / 2 < n)
-            __builtin_prefetch(((const slice_t *)c->v)[vi[k + PQW_AHEAD / 2]].p);
+            __builtin_prefetch(((const colbuf_str_t *)c->v)[vi[k + PQW_AHEAD / 2]].p);
         uint32_t tl;
         const uint8_t *txt = value_text(L->kind, c, vi[k], tmp, &tl);
         w->u64[k] = tl;

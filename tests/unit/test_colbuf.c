@@ -22,7 +22,7 @@ static colbuf_col_t *col(colbuf_table_t *t, const char *name)
 
 static slice_t at(const colbuf_col_t *c, size_t i)
 {
-    return ((const slice_t *)c->v)[i];
+    return colbuf_str_slice(((const colbuf_str_t *)c->v)[i]);
 }
 
 static void test_intern_shares_equal_strings(void **state)
