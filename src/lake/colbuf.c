@@ -247,7 +247,7 @@ _Static_assert(INTERN_MAX_SLOTS / 2 <= UINT16_MAX, "intern ids are 16-bit");
 struct intern_slot {
     uint32_t hash;
     uint16_t len; /* <= COLBUF_INTERN_MAX_LEN */
-    uint16_t id;  /* colbuf_col_t.ids: 1.. (at most INTERN_MAX_SLOTS / 2 strings) */
+    uint16_t id;  /* colbuf_str_t.id: 1.. (at most INTERN_MAX_SLOTS / 2 strings) */
     uint64_t w0, w1;
     const uint8_t *p;
 };
@@ -1055,7 +1055,8 @@ static int cmp_rows(const void *a, const void *b, void *arg)
             if (r)
                 return r;
         } else if (c->kind == CB_STR) {
-            const colbuf_str_t *sa = (const colbuf_str_t *)c->v + ra, *sb = (const colbuf_str_t *)c->v + rb;
+            const colbuf_str_t *sa = (const colbuf_str_t *)c->v + ra;
+            const colbuf_str_t *sb = (const colbuf_str_t *)c->v + rb;
             if (sa->p == sb->p && sa->len == sb->len)
                 continue; /* shared bytes (service name of one resource): equal */
             size_t n = sa->len < sb->len ? sa->len : sb->len;
