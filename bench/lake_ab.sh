@@ -22,14 +22,11 @@ run() { # run BIN OUT — one repetition of scenario 4; prints spans per server 
     "$REPO/bench/run" >"$2.log" 2>&1 || { echo "bench/run failed, see $2.log" >&2; exit 1; }
   sed -n 's/^| Ingest into Parquet[^|]*| \([0-9,]*\).*/\1/p' "$2" | tr -d ,
 }
-ratios=()
-for i in $(seq 1 "$PAIRS"); do
-  o=$(run "$OLD" "$TMP/old-$i.md")
-  n=$(run "$NEW" "$TMP/new-$i.md")
-  r=$(awk -v a="$o" -v b="$n" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')
-  ratios+=("$r")
-  echo "pair $i: old $o, new $n spans per server CPU-second (new/old $r)"
-done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
-  m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-  printf "median new/old over %d pairs: %.3f (min %.3f, max %.3f)\n", NR, m, v[1], v[NR] }'
+measure_pair() { # i — one run of each build
+  local o n
+  o=$(run "$OLD" "$TMP/old-$1.md")
+  n=$(run "$NEW" "$TMP/new-$1.md")
+  echo "$o $n"
+}
+. "$REPO/bench/ab_pairs.sh"
+ab_pairs

@@ -62,13 +62,10 @@ one() { # bin_a bin_b — prints "rate_a rate_b"
   awk -v ra=$((ra1 - ra0)) -v rb=$((rb1 - rb0)) -v ca=$((a1 - a0)) -v cb=$((b1 - b0)) -v hz="$hz" \
     'BEGIN { printf "%.0f %.0f\n", ra / (ca / hz), rb / (cb / hz) }'
 }
-ratios=()
-for i in $(seq 1 "$PAIRS"); do
-  if [ $((i % 2)) = 1 ]; then read -r o n < <(one "$OLD" "$NEW"); else read -r n o < <(one "$NEW" "$OLD"); fi
-  r=$(awk -v a="$o" -v b="$n" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')
-  ratios+=("$r")
-  echo "pair $i: old $o, new $n spans per server CPU-second (new/old $r)"
-done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
-  m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-  printf "median new/old over %d pairs: %.3f (min %.3f, max %.3f)\n", NR, m, v[1], v[NR] }'
+measure_pair() { # i — both servers at once, swapping places every other pair
+  local o n
+  if [ $(($1 % 2)) = 1 ]; then read -r o n < <(one "$OLD" "$NEW"); else read -r n o < <(one "$NEW" "$OLD"); fi
+  echo "$o $n"
+}
+. "$(cd "$(dirname "$0")" && pwd)/ab_pairs.sh"
+ab_pairs

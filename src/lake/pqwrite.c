@@ -1238,6 +1238,30 @@ static PQW_INLINE void gin_prepare(pqw_t *w, const uint8_t kind, const colbuf_co
     __builtin_prefetch(&w->slots[x->h & (w->nslots - 1)]);
 }
 
+/* Room for the table-wide ids of a leaf of n values, and a slot table. */
+static int gdict_begin(pqw_t *w, size_t n)
+{
+    if (n >= UINT32_MAX / 2)
+        return ORASI_ETOOBIG;
+    int rc = pool_reserve((void **)&w->gids, &w->gidcap, w->ngids + n, sizeof(*w->gids));
+    if (!rc && !w->nslots)
+        rc = gslots_resize(w, 0, 1u << 12);
+    return rc;
+}
+
+/* Leaf L (n values) keeps the ids and the nd entries (from gents[e0]) just built. */
+static int gdict_keep(pqw_t *w, struct leaf *L, size_t n, size_t e0, size_t nd)
+{
+    gslots_clear(w, nd);
+    L->has_gid = 1;
+    L->gid_off = w->ngids;
+    L->ent_off = e0;
+    L->ngent = nd;
+    w->ngids += n;
+    w->ngents += nd;
+    return 0;
+}
+
 /* The table-wide id of value i (prepared in x: key, words, hash) of the leaf being built,
  * from the slot table, or a new entry (the leaf's nd-th, at gents[e0 + nd]). */
 static PQW_INLINE int gdict_find(pqw_t *w, const uint8_t kind, const colbuf_col_t *c, uint32_t i,
@@ -1292,11 +1316,7 @@ static PQW_INLINE int gdict_run(pqw_t *w, struct leaf *L, const uint8_t kind)
     L->has_gid = 0;
     if (kind == CB_BOOL || n == 0)
         return 0;
-    if (n >= UINT32_MAX / 2)
-        return ORASI_ETOOBIG;
-    if ((rc = pool_reserve((void **)&w->gids, &w->gidcap, w->ngids + n, sizeof(*w->gids))))
-        return rc;
-    if (!w->nslots && (rc = gslots_resize(w, 0, 1u << 12)))
+    if ((rc = gdict_begin(w, n)))
         return rc;
     uint32_t *gids = w->gids + w->ngids;
     const colbuf_str_t *sv = kind == CB_STR ? c->v : NULL;
@@ -1334,14 +1354,7 @@ static PQW_INLINE int gdict_run(pqw_t *w, struct leaf *L, const uint8_t kind)
             return 0;
         }
     }
-    gslots_clear(w, nd);
-    L->has_gid = 1;
-    L->gid_off = w->ngids;
-    L->ent_off = e0;
-    L->ngent = nd;
-    w->ngids += n;
-    w->ngents += nd;
-    return 0;
+    return gdict_keep(w, L, n, e0, nd);
 fail:
     gslots_clear(w, nd);
     return rc;
@@ -1360,13 +1373,9 @@ static int gdict_ids(pqw_t *w, struct leaf *L)
     L->has_gid = 0;
     if (n == 0)
         return 0;
-    if (n >= UINT32_MAX / 2)
-        return ORASI_ETOOBIG;
-    if ((rc = pool_reserve((void **)&w->gids, &w->gidcap, w->ngids + n, sizeof(*w->gids))) ||
+    if ((rc = gdict_begin(w, n)) ||
         (rc = pool_reserve((void **)&w->imap, &w->imapcap, (size_t)c->nids + 1,
                            sizeof(*w->imap))))
-        return rc;
-    if (!w->nslots && (rc = gslots_resize(w, 0, 1u << 12)))
         return rc;
     memset(w->imap, 0, ((size_t)c->nids + 1) * sizeof(*w->imap));
     memset(w->pc, 0, sizeof(w->pc));
@@ -1403,14 +1412,7 @@ static int gdict_ids(pqw_t *w, struct leaf *L)
             return 0;
         }
     }
-    gslots_clear(w, nd);
-    L->has_gid = 1;
-    L->gid_off = w->ngids;
-    L->ent_off = e0;
-    L->ngent = nd;
-    w->ngids += n;
-    w->ngents += nd;
-    return 0;
+    return gdict_keep(w, L, n, e0, nd);
 fail:
     gslots_clear(w, nd);
     return rc;
