@@ -7,6 +7,7 @@
  *   seg-<first seq, 20 decimal digits>.wal   segment files, in sequence order
  *   checkpoint                                the checkpoint (replaced atomically)
  *   checkpoint.tmp                            a checkpoint being written (removed at open)
+ *   free-<k>.wal, k = 0..1                    a checkpointed segment kept for reuse (below)
  *   lock                                      empty; flock'ed while a process has it open
  *   Anything else is ignored.
  *
@@ -30,6 +31,18 @@
  *   new segment when the next record would take the current one past segment_bytes (a
  *   record larger than that gets a segment of its own).
  *
+ * REUSE. A segment whose records are all checkpointed is renamed to a free-<k>.wal (at
+ *   most WAL_FREE_MAX of them, only files of at most segment_bytes; the others are
+ *   deleted). The next roll renames a free file to its seg-<seq>.wal name instead of
+ *   creating one, overwrites the header, and then syncs the file (fdatasync) and the
+ *   directory before any record goes in. Records then overwrite blocks the file already
+ *   has, so each group's fdatasync writes data only: no block allocation, no journal.
+ *   Past the last record such a file still holds the bytes of its previous life: whole
+ *   or partial old records, whose seqs are all lower (seqs never repeat) and so fail the
+ *   seq or the CRC check, i.e. they read as a torn tail. When the writer rolls past a
+ *   reused segment it cuts those bytes (ftruncate, not synced: recovery copes with them,
+ *   see 3). free-*.wal files are adopted for reuse at open; they hold no data.
+ *
  * CHECKPOINT FILE (32 bytes): magic "ORWALCKP", u32 version 1, u32 0, u64 seq, u32 CRC32C
  *   of bytes 0..23, u32 0. Records <= seq are no longer needed. It is written to
  *   checkpoint.tmp, fsynced, renamed over checkpoint and the directory fsynced, always
@@ -49,6 +62,9 @@
  *      CRC or name check. The file is truncated there (ftruncate + fsync; a segment with
  *      a bad header is deleted) and every later segment is deleted: nothing after a torn
  *      record can be trusted to be in order. What was cut is logged (LOG_W: bytes, seq).
+ *      Except: when the segment is not the last one and the next segment's first seq
+ *      follows the last good record as step 2 requires, nothing is missing (the stale
+ *      tail of a reused segment): the tail is cut and the later segments are kept.
  *      A header with an unknown version fails the open instead (never destroy data a
  *      newer build wrote). I/O errors fail the open; only content is ever cut.
  *   4. Segments holding only checkpointed records (and empty ones) other than the last
@@ -98,6 +114,7 @@
 #define WAL_MAX_SEGMENTS 1000000       /* listing cap; far above any sane configuration */
 #define WAL_DEFAULT_MAX_RECORD (64u * 1024 * 1024)
 #define WAL_NAME_LEN 28 /* "seg-" + 20 digits + ".wal" */
+#define WAL_FREE_MAX 2  /* checkpointed segments kept for reuse (free-<k>.wal), <= 10 */
 /* Sequence numbers above this in a file name or checkpoint are taken as corruption, so
  * that arithmetic on them can never wrap (2^62 appends is ~146 years at 1 GHz). */
 #define WAL_SEQ_MAX (UINT64_C(1) << 62)
@@ -152,6 +169,7 @@ struct wal_seg {
     uint64_t first_seq;
     uint64_t last_seq; /* last record in the file; first_seq - 1 when empty  [mu] */
     uint64_t size;     /* bytes of header + valid records                    [mu] */
+    uint64_t fsize;    /* bytes in the file (> size: stale tail of a reuse)  [mu] */
     int fd;
     int refs;            /* [mu] */
     struct wal_idx *idx; /* sparse (seq, offset, time) index; [mu]; best effort */
@@ -172,6 +190,9 @@ struct wal_item {
     struct iovec piece[WAL_MAX_PIECES];
     uint8_t payload[];
 };
+
+/* A free-<k>.wal slot: no file, being renamed (to or from it), or a file ready. */
+enum wal_free_state { WF_EMPTY, WF_BUSY, WF_READY };
 
 enum wal_reason { WR_FULL, WR_TOOBIG, WR_CLOSED, WR_NOMEM, WR_NOSPC, WR_IO, WR_OTHER, WR__N };
 static const char *const wal_reason_names[WR__N] = {"full",  "too_big", "closed", "nomem",
@@ -204,6 +225,7 @@ struct wal {
     int tail_dirty;    /* writer only: bytes past the active segment's size to cut */
     int failing;       /* writer only: last group failed (log on transitions) */
     struct iovec *iov; /* writer only, WAL_MAX_IOV entries */
+    uint8_t free_state[WAL_FREE_MAX]; /* [mu] enum wal_free_state of free-<k>.wal */
 
     /* atomics (wal_ld / wal_st) */
     uint64_t last_seq, durable_seq, ckpt_seq, bytes, oldest_ns;
@@ -315,7 +337,7 @@ static struct wal_seg *wal_seg_new(const wal_t *w, uint64_t first_seq)
     snprintf(s->path, n, "%s/seg-%020" PRIu64 ".wal", w->dir, first_seq);
     s->first_seq = first_seq;
     s->last_seq = first_seq - 1;
-    s->size = WAL_SEG_HDR;
+    s->size = s->fsize = WAL_SEG_HDR;
     s->fd = -1;
     s->refs = 1;
     return s;
@@ -447,11 +469,48 @@ static void wal_account(wal_t *w)
     metric_set(w->m_bytes, (double)(live + w->qbytes));
 }
 
+static char *wal_path(const wal_t *w, const char *name)
+{
+    size_t n = strlen(w->dir) + 1 + strlen(name) + 1;
+    char *p = orasi_malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", w->dir, name);
+    return p;
+}
+
+/* Path of free-<k>.wal (caller frees), or NULL. */
+static char *wal_free_path(const wal_t *w, int k)
+{
+    char name[] = "free-0.wal";
+    name[5] = (char)('0' + k); /* k < WAL_FREE_MAX <= 10 */
+    return wal_path(w, name);
+}
+
+/* Claim a free slot in state `from` (setting it BUSY): its index, or -1. Caller holds mu. */
+static int wal_free_claim(wal_t *w, enum wal_free_state from)
+{
+    for (int k = 0; k < WAL_FREE_MAX; k++)
+        if (w->free_state[k] == from) {
+            w->free_state[k] = WF_BUSY;
+            return k;
+        }
+    return -1;
+}
+
+static void wal_free_set(wal_t *w, int k, enum wal_free_state st)
+{
+    pthread_mutex_lock(&w->mu);
+    w->free_state[k] = (uint8_t)st;
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* Take out of the array every segment other than the last that holds no record past the
- * checkpoint, and delete them. Any thread. */
+ * checkpoint; keep up to WAL_FREE_MAX of them for reuse (REUSE above) and delete the
+ * others. Any thread. */
 static void wal_drop_checkpointed(wal_t *w)
 {
     struct wal_seg *gone[64];
+    int slot[64];
     size_t ngone;
     do {
         ngone = 0;
@@ -461,19 +520,33 @@ static void wal_drop_checkpointed(wal_t *w)
         for (size_t i = 0; i < w->nsegs; i++) {
             struct wal_seg *s = w->segs[i];
             int last = i + 1 == w->nsegs;
-            if (!last && ngone < 64 && (!wal_seg_has_records(s) || s->last_seq <= ckpt))
+            if (!last && ngone < 64 && (!wal_seg_has_records(s) || s->last_seq <= ckpt)) {
+                /* Only a file no cursor still reads, and not an oversized one. */
+                slot[ngone] = s->refs == 1 && s->fsize <= w->o.segment_bytes
+                                  ? wal_free_claim(w, WF_EMPTY)
+                                  : -1;
                 gone[ngone++] = s;
-            else
+            } else {
                 w->segs[keep++] = s;
+            }
         }
         w->nsegs = keep;
         wal_account(w);
         pthread_mutex_unlock(&w->mu);
         for (size_t i = 0; i < ngone; i++) {
-            int rc = w->io->unlink(w->io, gone[i]->path);
-            if (rc && rc != ORASI_ENOTFOUND)
-                LOG_W("wal", "cannot delete checkpointed segment %s: %s", gone[i]->path,
-                      orasi_strerror(rc));
+            int rc = ORASI_ENOMEM, k = slot[i];
+            if (k >= 0) {
+                char *fp = wal_free_path(w, k);
+                rc = fp ? w->io->rename(w->io, gone[i]->path, fp) : ORASI_ENOMEM;
+                orasi_free(fp);
+                wal_free_set(w, k, rc ? WF_EMPTY : WF_READY);
+            }
+            if (rc) {
+                rc = w->io->unlink(w->io, gone[i]->path);
+                if (rc && rc != ORASI_ENOTFOUND)
+                    LOG_W("wal", "cannot delete checkpointed segment %s: %s", gone[i]->path,
+                          orasi_strerror(rc));
+            }
             wal_seg_unref(w, gone[i]);
         }
     } while (ngone == 64);
@@ -516,6 +589,7 @@ struct wal_list_ctx {
     uint64_t *seqs;
     size_t n, cap;
     int tmp_seen;
+    uint8_t free_seen[WAL_FREE_MAX];
 };
 
 static int wal_list_cb(void *ud, const char *name)
@@ -523,6 +597,11 @@ static int wal_list_cb(void *ud, const char *name)
     struct wal_list_ctx *c = ud;
     if (!strcmp(name, "checkpoint.tmp")) {
         c->tmp_seen = 1;
+        return 0;
+    }
+    if (!strncmp(name, "free-", 5) && name[5] >= '0' && name[5] < '0' + WAL_FREE_MAX &&
+        !strcmp(name + 6, ".wal")) {
+        c->free_seen[name[5] - '0'] = 1;
         return 0;
     }
     if (strlen(name) != WAL_NAME_LEN || strncmp(name, "seg-", 4) || strcmp(name + 24, ".wal"))
@@ -558,14 +637,6 @@ static int wal_u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static char *wal_path(const wal_t *w, const char *name)
-{
-    size_t n = strlen(w->dir) + 1 + strlen(name) + 1;
-    char *p = orasi_malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", w->dir, name);
-    return p;
-}
 
 /* Read the checkpoint file: 0 and *seq (0 when missing or corrupt), or an I/O error. */
 static int wal_ckpt_read(wal_t *w, uint64_t *seq)
@@ -713,6 +784,7 @@ static int wal_scan_segment(wal_t *w, struct wal_seg *s, struct wal_rd *rd, uint
         off += WAL_REC_HDR + (uint64_t)len;
     }
     s->size = off;
+    s->fsize = rd->fsize > off ? rd->fsize : off;
     return 0;
 }
 
@@ -792,6 +864,23 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
             cut_at = i;
             break;
         }
+        if (cut != CUT_NONE && i + 1 < lc.n &&
+            (lc.seqs[i + 1] == s->last_seq + 1 ||
+             (lc.seqs[i + 1] > s->last_seq + 1 && lc.seqs[i + 1] <= ckpt + 1))) {
+            /* The next segment follows on: what is cut is the stale tail of a reused
+             * segment (REUSE, RECOVERY 3), nothing is missing. */
+            LOG_I("wal", "%s: %s at offset %" PRIu64 ": cut %" PRIu64 " stale bytes after seq %" PRIu64,
+                  s->path, wal_cut_names[cut], s->size, rd.fsize - s->size, s->last_seq);
+            rc = w->io->ftruncate(w->io, s->fd, s->size);
+            if (!rc)
+                rc = w->io->fsync(w->io, s->fd);
+            if (rc) {
+                snprintf(err, errlen, "%s: cannot cut stale tail: %s", s->path, orasi_strerror(rc));
+                goto out;
+            }
+            s->fsize = s->size;
+            continue;
+        }
         if (cut != CUT_NONE) {
             char fields[96];
             snprintf(fields, sizeof(fields), "\"cut_bytes\":%" PRIu64 ",\"last_seq\":%" PRIu64,
@@ -808,6 +897,7 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
                 snprintf(err, errlen, "%s: cannot cut torn tail: %s", s->path, orasi_strerror(rc));
                 goto out;
             }
+            s->fsize = s->size;
             cut_at = i + 1;
             break;
         }
@@ -850,6 +940,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
         LOG_W("wal", "%s: records %" PRIu64 "..%" PRIu64 " are missing (not checkpointed)", w->dir,
               ckpt + 1, w->segs[0]->first_seq - 1);
     w->next_seq = last + 1;
+    for (int k = 0; k < WAL_FREE_MAX; k++)
+        w->free_state[k] = lc.free_seen[k] ? WF_READY : WF_EMPTY;
     wal_st(&w->last_seq, last);
     wal_st(&w->durable_seq, last);
     if (last <= ckpt)
@@ -891,15 +983,59 @@ static int wal_sync_data(wal_t *w, int fd)
     return rc;
 }
 
+/* Give the new segment s a file: a free one renamed (1), else none (0: the caller creates
+ * one). A free file that cannot be taken is deleted. */
+static int wal_reuse(wal_t *w, struct wal_seg *s)
+{
+    pthread_mutex_lock(&w->mu);
+    int k = wal_free_claim(w, WF_READY);
+    pthread_mutex_unlock(&w->mu);
+    if (k < 0)
+        return 0;
+    char *fp = wal_free_path(w, k);
+    int rc = fp ? w->io->rename(w->io, fp, s->path) : ORASI_ENOMEM;
+    if (!rc) {
+        s->fd = w->io->open(w->io, s->path, O_RDWR, 0);
+        rc = s->fd < 0 ? s->fd : w->io->fsize(w->io, s->fd, &s->fsize);
+        if (rc) {
+            if (s->fd >= 0)
+                w->io->close(w->io, s->fd);
+            s->fd = -1;
+            w->io->unlink(w->io, s->path);
+        }
+    } else if (fp) {
+        w->io->unlink(w->io, fp);
+    }
+    orasi_free(fp);
+    wal_free_set(w, k, WF_EMPTY);
+    if (s->fsize < WAL_SEG_HDR)
+        s->fsize = WAL_SEG_HDR;
+    return !rc;
+}
+
 /* Create the segment whose first record is `seq` and make it the active one. */
 static int wal_roll(wal_t *w, uint64_t seq)
 {
     int rc;
     uint8_t h[WAL_SEG_HDR];
-    struct wal_seg *s = wal_seg_new(w, seq);
+    struct wal_seg *s = wal_seg_new(w, seq), *prev = NULL;
     if (!s)
         return ORASI_ENOMEM;
-    s->fd = w->io->open(w->io, s->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    pthread_mutex_lock(&w->mu);
+    if (w->nsegs)
+        prev = w->segs[w->nsegs - 1];
+    if (prev && (prev->fsize <= prev->size || prev->last_seq <= wal_ld(&w->ckpt_seq)))
+        prev = NULL; /* no stale tail, or about to be dropped (and reused) anyway */
+    pthread_mutex_unlock(&w->mu);
+    if (prev && !w->io->ftruncate(w->io, prev->fd, prev->size)) {
+        /* the stale tail of a reused segment we roll past (not synced: REUSE) */
+        pthread_mutex_lock(&w->mu);
+        prev->fsize = prev->size;
+        pthread_mutex_unlock(&w->mu);
+    }
+    int reused = wal_reuse(w, s);
+    if (!reused)
+        s->fd = w->io->open(w->io, s->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (s->fd < 0) {
         rc = s->fd;
         goto fail;
@@ -908,7 +1044,7 @@ static int wal_roll(wal_t *w, uint64_t seq)
     struct iovec iov = {h, sizeof(h)};
     rc = wal_pwrite_all(w, s->fd, &iov, 1, 0);
     if (!rc && w->o.sync == WAL_SYNC_FSYNC) {
-        rc = w->io->fsync(w->io, s->fd);
+        rc = reused ? w->io->fdatasync(w->io, s->fd) : w->io->fsync(w->io, s->fd);
         if (!rc)
             rc = w->io->fsync_dir(w->io, w->dir);
     }
@@ -1050,6 +1186,8 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
             o2 += wal_item_bytes(p);
         }
         s->size = o2;
+        if (o2 > s->fsize)
+            s->fsize = o2;
         s->last_seq = lastit->seq;
         if (wal_ld(&w->durable_seq) <= wal_ld(&w->ckpt_seq)) {
             /* The first record past the checkpoint is now the oldest one. */

@@ -7,7 +7,10 @@
  * ftruncate. A file created with O_CREAT stays "unsynced" until the directory holding it
  * is fsynced. wal_io_faulty_crash() applies that model to the real files: what was not
  * made durable is cut (or, in torn mode, partly kept and scribbled on), as a power loss
- * on a file system that keeps nothing it was not told to would do. Renames and unlinks
+ * on a file system that keeps nothing it was not told to would do. Bytes overwritten
+ * inside the durable length since the last sync (a reused WAL segment) are zeroed from
+ * the lowest such offset on (torn mode: from a random point after it): they read as
+ * neither the old nor the new content. Renames and unlinks
  * are modelled as durable at once (the WAL fsyncs the directory right after each rename
  * that matters, and a resurrected unlinked segment is harmless to recovery).
  */
@@ -177,7 +180,8 @@ const struct wal_io wal_io_posix = {
 struct walio_file {
     char *path; /* owned; NULL: slot free */
     uint64_t synced;
-    int created; /* created since the last fsync_dir of its directory */
+    uint64_t dirty_lo; /* lowest offset written since the last sync; UINT64_MAX: none */
+    int created;       /* created since the last fsync_dir of its directory */
 };
 
 struct walio_inject {
@@ -230,6 +234,7 @@ static int walio_file_add(wal_io_faulty_t *f, const char *path)
             if (!f->files[i].path)
                 return ORASI_ENOMEM;
             f->files[i].synced = 0;
+            f->files[i].dirty_lo = UINT64_MAX;
             f->files[i].created = 0;
             return i;
         }
@@ -372,8 +377,12 @@ static ssize_t walio_f_pwritev(const struct wal_io *io, int fd, const struct iov
         }
     }
     rc = walio_posix_pwritev(io, fd, iov, iovcnt, off);
-    if (rc >= 0)
+    if (rc >= 0) {
         f->st.writes++;
+        int i = walio_fd_file(f, fd);
+        if (i >= 0 && off < f->files[i].dirty_lo)
+            f->files[i].dirty_lo = off;
+    }
 out:
     pthread_mutex_unlock(&f->mu);
     return rc;
@@ -400,8 +409,10 @@ static int walio_f_sync(const struct wal_io *io, int fd, int data_only)
     f->st.syncs++;
     int i = walio_fd_file(f, fd);
     uint64_t size = 0;
-    if (i >= 0 && walio_posix_fsize(io, fd, &size) == 0)
+    if (i >= 0 && walio_posix_fsize(io, fd, &size) == 0) {
         f->files[i].synced = size;
+        f->files[i].dirty_lo = UINT64_MAX;
+    }
 out:
     pthread_mutex_unlock(&f->mu);
     return rc;
@@ -456,6 +467,7 @@ static int walio_f_rename(const struct wal_io *io, const char *from, const char 
     rc = walio_posix_rename(io, from, to);
     if (rc)
         goto out;
+    f->st.renames++;
     int t = walio_file_find(f, to), s = walio_file_find(f, from);
     if (t >= 0)
         walio_file_drop(f, t);
@@ -614,6 +626,23 @@ static uint32_t walio_rand(uint32_t *s)
     return *s = x;
 }
 
+/* Zero bytes [from, to) of a file; best effort (a crash that keeps them is valid too). */
+static void walio_zero(const char *path, uint64_t from, uint64_t to)
+{
+    static const uint8_t zero[4096];
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    while (from < to) {
+        size_t n = to - from > sizeof(zero) ? sizeof(zero) : (size_t)(to - from);
+        ssize_t r = pwrite(fd, zero, n, (off_t)from);
+        if (r <= 0)
+            break;
+        from += (uint64_t)r;
+    }
+    close(fd);
+}
+
 void wal_io_faulty_crash(wal_io_faulty_t *f, int torn, uint32_t seed)
 {
     pthread_mutex_lock(&f->mu);
@@ -625,6 +654,14 @@ void wal_io_faulty_crash(wal_io_faulty_t *f, int torn, uint32_t seed)
             unlink(fl->path);
             walio_file_drop(f, i);
             continue;
+        }
+        if (fl->dirty_lo < fl->synced) {
+            /* Overwritten in place, not synced: lost from some point on. */
+            uint64_t from = fl->dirty_lo;
+            if (torn)
+                from += walio_rand(&seed) % (fl->synced - from + 1);
+            walio_zero(fl->path, from, fl->synced);
+            fl->dirty_lo = UINT64_MAX;
         }
         struct stat st;
         if (stat(fl->path, &st) < 0 || (uint64_t)st.st_size <= fl->synced)

@@ -85,11 +85,13 @@ void wal_io_faulty_clear(wal_io_faulty_t *f);
 void wal_io_faulty_crash(wal_io_faulty_t *f, int torn, uint32_t seed);
 void wal_io_faulty_revive(wal_io_faulty_t *f);
 
-/* Counters since creation: successful writes and file syncs, injected failures. */
+/* Counters since creation: successful writes, file syncs and renames, injected
+ * failures. */
 typedef struct wal_io_faulty_stats {
     uint64_t writes;
     uint64_t syncs;
     uint64_t dir_syncs;
+    uint64_t renames;
     uint64_t injected;
 } wal_io_faulty_stats_t;
 void wal_io_faulty_stats(wal_io_faulty_t *f, wal_io_faulty_stats_t *out);

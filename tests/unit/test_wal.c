@@ -840,6 +840,180 @@ static void test_bad_segment_header(void **state)
     log_set_level(LOG_INFO);
 }
 
+/* ---- reused segments ------------------------------------------------------------------ */
+
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Sorted seg-*.wal names of dir into names (up to cap); returns the count. */
+static int segment_names(const char *dir, char (*names)[64], int cap)
+{
+    DIR *dd = opendir(dir);
+    assert_non_null(dd);
+    int k = 0;
+    struct dirent *de;
+    while ((de = readdir(dd)) != NULL && k < cap)
+        if (!strncmp(de->d_name, "seg-", 4))
+            snprintf(names[k++], 64, "%.63s", de->d_name);
+    closedir(dd);
+    qsort(names, (size_t)k, 64, name_cmp);
+    return k;
+}
+
+/* Does some seg-*.wal of dir have inode ino? */
+static int segment_has_inode(const char *dir, ino_t ino)
+{
+    char names[64][64], p[4608];
+    int n = segment_names(dir, names, 64);
+    for (int i = 0; i < n; i++) {
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        if (inode_of(p) == ino)
+            return 1;
+    }
+    return 0;
+}
+
+/* Append the bytes [off, off+n) of file src at the end of file dst. */
+static void append_bytes_of(const char *dst, const char *src, uint64_t off, size_t n)
+{
+    uint8_t b[4096];
+    assert_true(n <= sizeof(b));
+    int fd = open(src, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, b, n, (off_t)off), (ssize_t)n);
+    close(fd);
+    fd = open(dst, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b, n), (ssize_t)n);
+    close(fd);
+}
+
+static void test_reuse_segments(void **state)
+{
+    /* Checkpointed segments become free-0/free-1.wal and the next rolls take them: the
+     * same inodes come back as new segments, records overwrite the old ones in place and
+     * read back intact, live and after reopen (the stale bytes past the last record fail
+     * the seq or CRC check). */
+    const char *dir = D(state);
+    char f0[512], f1[512];
+    snprintf(f0, sizeof(f0), "%s/free-0.wal", dir);
+    snprintf(f1, sizeof(f1), "%s/free-1.wal", dir);
+    wal_options_t o = opts(WAL_SYNC_FSYNC, 2048);
+    wal_t *w = open_ok(dir, &o);
+    for (uint64_t i = 1; i <= 60; i++)
+        assert_int_equal(append_rec(w, i), i);
+    int before = count_segments(dir);
+    assert_true(before >= 5);
+    assert_int_equal(wal_checkpoint(w, 40), 0);
+    assert_true(count_segments(dir) < before);
+    ino_t i0 = inode_of(f0), i1 = inode_of(f1);
+    assert_true(i0 && i1); /* two kept for reuse, the others deleted */
+    for (uint64_t i = 61; i <= 120; i++)
+        assert_int_equal(append_rec(w, i), i);
+    assert_int_equal(access(f0, F_OK), -1);
+    assert_int_equal(access(f1, F_OK), -1);
+    assert_true(segment_has_inode(dir, i0));
+    assert_true(segment_has_inode(dir, i1));
+    assert_int_equal(read_all(w, 41, 0), 80);
+    wal_close(w);
+    log_set_level(LOG_ERROR);
+    w = open_ok(dir, &o);
+    log_set_level(LOG_INFO);
+    assert_int_equal(wal_last_seq(w), 120);
+    assert_int_equal(read_all(w, 41, 0), 80);
+    /* Free files left at close are adopted at open and taken by the next rolls. */
+    assert_int_equal(wal_checkpoint(w, 100), 0);
+    i0 = inode_of(f0);
+    assert_true(i0);
+    wal_close(w);
+    w = open_ok(dir, &o);
+    assert_int_equal(access(f0, F_OK), 0);
+    for (uint64_t i = 121; i <= 160; i++)
+        assert_int_equal(append_rec(w, i), i);
+    assert_int_equal(access(f0, F_OK), -1);
+    assert_true(segment_has_inode(dir, i0));
+    assert_int_equal(read_all(w, 101, 0), 60);
+    wal_close(w);
+}
+
+static void test_reuse_stale_tail_middle(void **state)
+{
+    /* A crash right after rolling past a reused segment can leave its stale tail (old
+     * records of lower seq, or a fragment) in a segment that is not the last. The next
+     * segment follows on, so nothing is missing: recovery cuts the tail and keeps every
+     * later segment. */
+    const char *dir = D(state);
+    wal_options_t o = opts(WAL_SYNC_OS, 2048);
+    wal_t *w = open_ok(dir, &o);
+    for (uint64_t i = 1; i <= 80; i++)
+        append_rec(w, i);
+    wal_close(w);
+    char names[64][64], first[512], mid1[512], mid2[512];
+    int n = segment_names(dir, names, 64);
+    assert_true(n >= 5);
+    snprintf(first, sizeof(first), "%s/%s", dir, names[0]);
+    snprintf(mid1, sizeof(mid1), "%s/%s", dir, names[1]);
+    snprintf(mid2, sizeof(mid2), "%s/%s", dir, names[2]);
+    uint64_t offs[64], size1 = file_size(mid1), size2 = file_size(mid2);
+    int nr = record_offsets(first, offs, 64);
+    assert_true(nr >= 3);
+    /* An old whole record (lower seq: fails the seq check), then part of another. */
+    append_bytes_of(mid1, first, offs[0], (size_t)(offs[1] - offs[0]));
+    append_bytes_of(mid1, first, offs[1], 30);
+    /* A fragment that fails the CRC. */
+    append_bytes_of(mid2, first, offs[2] + 3, 60);
+    log_set_level(LOG_ERROR);
+    w = open_ok(dir, &o);
+    log_set_level(LOG_INFO);
+    assert_int_equal(count_segments(dir), n);
+    assert_int_equal(file_size(mid1), size1);
+    assert_int_equal(file_size(mid2), size2);
+    assert_int_equal(wal_last_seq(w), 80);
+    assert_int_equal(read_all(w, 1, 0), 80);
+    wal_close(w);
+    /* The same bytes in the last segment are a torn tail: cut, nothing later to keep. */
+    char last[512];
+    snprintf(last, sizeof(last), "%s/%s", dir, names[n - 1]);
+    uint64_t sizel = file_size(last);
+    append_bytes_of(last, first, offs[0], (size_t)(offs[1] - offs[0]));
+    log_set_level(LOG_ERROR);
+    w = open_ok(dir, &o);
+    log_set_level(LOG_INFO);
+    assert_int_equal(file_size(last), sizel);
+    assert_int_equal(read_all(w, 1, 0), 80);
+    assert_int_equal(append_rec(w, 81), 81);
+    wal_close(w);
+}
+
+static void test_reuse_crash_after_rename(void **state)
+{
+    /* A crash between renaming a free file to its new segment name and rewriting its
+     * header leaves a "segment" whose header names another seq: it held nothing
+     * acknowledged, and recovery deletes it. */
+    const char *dir = D(state);
+    wal_options_t o = opts(WAL_SYNC_FSYNC, 2048);
+    wal_t *w = open_ok(dir, &o);
+    for (uint64_t i = 1; i <= 40; i++)
+        append_rec(w, i);
+    assert_int_equal(wal_checkpoint(w, 20), 0);
+    wal_close(w);
+    char f0[512], fake[512];
+    snprintf(f0, sizeof(f0), "%s/free-0.wal", dir);
+    snprintf(fake, sizeof(fake), "%s/seg-%020d.wal", dir, 41);
+    assert_int_equal(rename(f0, fake), 0);
+    log_set_level(LOG_ERROR);
+    w = open_ok(dir, &o);
+    log_set_level(LOG_INFO);
+    assert_int_equal(access(fake, F_OK), -1);
+    assert_int_equal(wal_last_seq(w), 40);
+    assert_int_equal(read_all(w, 21, 0), 20);
+    assert_int_equal(append_rec(w, 41), 41);
+    wal_close(w);
+}
+
 /* ---- caps ----------------------------------------------------------------------------- */
 
 static void test_cap_full(void **state)
@@ -1054,20 +1228,22 @@ static void cr_done(void *ud, int result, uint64_t seq)
     pthread_mutex_unlock(&r->s->mu);
 }
 
-static void crash_run(void **state, enum wal_sync sync, int torn, uint32_t seed)
+/* reuse: small segments and a consumer checkpointing as it goes, so that segments are
+ * reused (renamed, overwritten in place) while the crash happens. */
+static void crash_run(void **state, enum wal_sync sync, int torn, uint32_t seed, int reuse)
 {
     const char *dir = D(state);
     rm_rf(dir);
     assert_int_equal(mkdir(dir, 0700), 0);
     wal_io_faulty_t *f = wal_io_faulty_new();
-    wal_options_t o = opts(sync, 4096);
+    wal_options_t o = opts(sync, reuse ? 1024 : 4096);
     o.io = wal_io_faulty_io(f);
     wal_t *w = open_ok(dir, &o);
     static struct cr_state s;
     static struct cr_rec recs[CR_N];
     memset(&s, 0, sizeof(s));
     pthread_mutex_init(&s.mu, NULL);
-    int crash_after = 20 + (int)(seed % 150);
+    int crash_after = (reuse ? 120 : 20) + (int)(seed % 150);
     for (int i = 0; i < CR_N; i++) {
         uint8_t b[512];
         size_t n = make_payload((uint64_t)i, b, sizeof(b));
@@ -1086,6 +1262,12 @@ static void crash_run(void **state, enum wal_sync sync, int torn, uint32_t seed)
         }
         if ((seed & 2) && i > crash_after / 2)
             usleep(30); /* a trickle: the crash lands between smaller groups */
+        if (reuse && i % 8 == 7 && i < crash_after) {
+            usleep(300); /* let the writer catch up, so that there is something to drop */
+            uint64_t d = wal_durable_seq(w);
+            if (d > 3)
+                (void)wal_checkpoint(w, d - 3);
+        }
         if (i == crash_after) {
             /* Power loss while later groups are queued, being written or synced. */
             usleep((seed % 4) * 150);
@@ -1097,22 +1279,28 @@ static void crash_run(void **state, enum wal_sync sync, int torn, uint32_t seed)
     for (int i = 0; i < CR_N; i++)
         assert_int_equal(s.called[i], 1);
     pthread_mutex_unlock(&s.mu);
+    wal_io_faulty_stats_t st;
+    wal_io_faulty_stats(f, &st);
+    if (reuse)
+        assert_true(st.renames > 0); /* segments went to free-*.wal and back */
     wal_io_faulty_revive(f);
     wal_io_faulty_free(f);
 
     /* Reopen on the real file system: recovery must succeed and every record
-     * acknowledged under policy fsync must be there, at its seq, intact. */
+     * acknowledged under policy fsync (and not checkpointed) must be there, at its seq,
+     * intact. */
     o.io = NULL;
     log_set_level(LOG_ERROR);
     w = open_ok(dir, &o);
     log_set_level(LOG_INFO);
+    uint64_t ck = wal_checkpoint_seq(w);
     static int present[CR_N + 1];
     static uint8_t payload_ok[CR_N + 1];
     memset(present, 0, sizeof(present));
     memset(payload_ok, 0, sizeof(payload_ok));
     wal_cursor_t *c;
     assert_int_equal(wal_cursor_open(w, &c), 0);
-    uint64_t seq, expect = 1;
+    uint64_t seq, expect = ck + 1;
     slice_t p;
     int rc;
     while ((rc = wal_cursor_next(c, &seq, NULL, &p)) == 1) {
@@ -1130,7 +1318,7 @@ static void crash_run(void **state, enum wal_sync sync, int torn, uint32_t seed)
     wal_cursor_close(c);
     int acked = 0;
     for (int i = 0; i < CR_N; i++)
-        if (s.result[i] == 0 && sync == WAL_SYNC_FSYNC) {
+        if (s.result[i] == 0 && sync == WAL_SYNC_FSYNC && s.seq[i] > ck) {
             assert_true(present[s.seq[i]]);
             acked++;
         }
@@ -1141,19 +1329,20 @@ static void crash_run(void **state, enum wal_sync sync, int torn, uint32_t seed)
     assert_int_equal(seq, expect);
     wal_close(w);
     pthread_mutex_destroy(&s.mu);
-    print_message("crash seed %u: %d acked, %" PRIu64 " recovered\n", seed, acked, expect - 1);
+    print_message("crash seed %u%s: %d acked, checkpoint %" PRIu64 ", %" PRIu64 " recovered\n",
+                  seed, reuse ? " (reuse)" : "", acked, ck, expect - 1 - ck);
 }
 
 static void test_crash_before_fsync(void **state)
 {
     for (uint32_t seed = 1; seed <= 6; seed++)
-        crash_run(state, WAL_SYNC_FSYNC, 0, seed * 2654435761u);
+        crash_run(state, WAL_SYNC_FSYNC, 0, seed * 2654435761u, 0);
 }
 
 static void test_crash_torn(void **state)
 {
     for (uint32_t seed = 1; seed <= 6; seed++)
-        crash_run(state, WAL_SYNC_FSYNC, 1, seed * 40503u + 7);
+        crash_run(state, WAL_SYNC_FSYNC, 1, seed * 40503u + 7, 0);
 }
 
 static void test_crash_policy_os(void **state)
@@ -1161,7 +1350,13 @@ static void test_crash_policy_os(void **state)
     /* Under policy os acknowledged records may be lost in a crash, but recovery always
      * yields a clean prefix. */
     for (uint32_t seed = 1; seed <= 4; seed++)
-        crash_run(state, WAL_SYNC_OS, (int)(seed & 1), seed * 977u);
+        crash_run(state, WAL_SYNC_OS, (int)(seed & 1), seed * 977u, 0);
+}
+
+static void test_crash_reused_segments(void **state)
+{
+    for (uint32_t seed = 1; seed <= 8; seed++)
+        crash_run(state, WAL_SYNC_FSYNC, (int)(seed & 1), seed * 69069u + 3, 1);
 }
 
 /* ---- policies --------------------------------------------------------------------------- */
@@ -1457,6 +1652,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_len, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_corrupt_middle_segment, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_bad_segment_header, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reuse_segments, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reuse_stale_tail_middle, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reuse_crash_after_rename, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_cap_full, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_io_short_write, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_io_short_then_enospc, setup_dir, teardown_dir),
@@ -1466,6 +1664,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_before_fsync, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_crash_torn, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_crash_policy_os, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_crash_reused_segments, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_policies, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_policy_none_checkpoint_before_write, setup_dir,
                                         teardown_dir),
