@@ -175,7 +175,9 @@ int parquet_writer_create(const parquet_options_t *opts, parquet_writer_t **out,
         goto fail;
     }
     if (w->o.native) {
-        pqw_options_t po = {.row_group_rows = w->o.row_group_rows, .zstd_level = w->o.zstd_level};
+        pqw_options_t po = {.row_group_rows = w->o.row_group_rows,
+                            .zstd_level = w->o.zstd_level,
+                            .keep_bytes = w->o.keep_bytes};
         if ((rc = pqw_create(&po, &w->native)))
             goto fail;
     }

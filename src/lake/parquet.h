@@ -31,6 +31,7 @@ typedef struct {
     uint64_t row_group_rows;  /* rows per row group (default 122880) */
     int zstd_level;           /* 1..22 (default 3) */
     int native;               /* 1: parquet_write uses pqwrite.c; 0: DuckDB's COPY */
+    size_t keep_bytes;        /* native: pqw_options_t.keep_bytes (0 = its default) */
 } parquet_options_t;
 
 /* NULL opts = defaults. 0 or a negative code with a message in err. Caller owns *out. */
