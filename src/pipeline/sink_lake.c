@@ -17,7 +17,8 @@
  * Flow of one request: submit() (receiver's loop) -> wal_append -> group commit ->
  * callback on the WAL writer thread: the model (still valid: done() has not run) is
  * appended to the lake buffers under the record's seq, then done(0) is posted to the
- * receiver's loop (batch->loop). The flusher publishes Parquet files and the seq they
+ * receiver's loop (batch->loop) together with the other answers of its group commit (WAL
+ * group_end): one wake-up of the loop per group, not one per request. The flusher publishes Parquet files and the seq they
  * cover in one catalog transaction, then checkpoints the WAL (lake.h).
  *
  * Recovery: at create, a thread replays the WAL from max(catalog seq, WAL checkpoint)+1
@@ -48,6 +49,7 @@
 #define SINK_LAKE_VERSION_ID 2
 #define APPEND_RETRY_NS (100 * 1000000ull)
 #define APPEND_RETRY_MAX 600 /* ~60 s of waiting for the flusher to free memory */
+#define SINK_LAKE_PEND_LOOPS 8 /* receiver loops batched per group; more are posted one by one */
 
 struct sink_lake {
     sink_t base; /* first */
@@ -61,11 +63,18 @@ struct sink_lake {
     uint64_t max_record;
     metric_t *items[3];
     struct sink_lake_hooks hooks; /* all NULL when not hooked */
+    /* WAL writer thread only: answers of the current group commit, per loop, posted
+     * together at its end (group_end) so that a loop wakes once per group. */
+    struct sink_lake_pend {
+        loop_t *loop;
+        struct sink_lake_call *head, *tail;
+    } pend[SINK_LAKE_PEND_LOOPS];
 };
 
 /* One submitted request between wal_append and its callback. */
 struct sink_lake_call {
     struct sink_lake *s;
+    struct sink_lake_call *next; /* in a sink_lake.pend list */
     enum otlp_signal signal;
     const void *model;
     slice_t tenant;
@@ -120,6 +129,34 @@ static void call_done(void *arg)
     orasi_free(c);
 }
 
+/* On the receiver's loop: the answers of one group, in order. */
+static void call_done_list(void *arg)
+{
+    for (struct sink_lake_call *c = arg, *next; c; c = next) {
+        next = c->next;
+        call_done(c);
+    }
+}
+
+/* Run fn(arg) on loop; a failed post (out of memory) is retried: dropping it would leave
+ * a client waiting forever. */
+static void post_retrying(loop_t *loop, void (*fn)(void *), void *arg)
+{
+    while (loop_post(loop, fn, arg) != 0)
+        sleep_ns(1000000);
+}
+
+/* WAL writer thread, after each group's callbacks: post the answers gathered. */
+static void on_group_end(void *ud)
+{
+    struct sink_lake *s = ud;
+    for (int i = 0; i < SINK_LAKE_PEND_LOOPS && s->pend[i].loop; i++) {
+        struct sink_lake_pend *p = &s->pend[i];
+        post_retrying(p->loop, call_done_list, p->head);
+        *p = (struct sink_lake_pend){0};
+    }
+}
+
 /* WAL writer thread: the record is durable (or failed). */
 static void on_durable(void *ud, int result, uint64_t seq)
 {
@@ -141,10 +178,20 @@ static void on_durable(void *ud, int result, uint64_t seq)
         call_done(c);
         return;
     }
-    /* The answer must run on the receiver's loop; a failed post (out of memory) is
-     * retried: dropping it would leave a client waiting forever. */
-    while (loop_post(c->loop, call_done, c) != 0)
-        sleep_ns(1000000);
+    /* The answer runs on the receiver's loop, posted with the rest of its group. */
+    c->next = NULL;
+    for (int i = 0; i < SINK_LAKE_PEND_LOOPS; i++) {
+        struct sink_lake_pend *p = &s->pend[i];
+        if (p->loop && p->loop != c->loop)
+            continue;
+        if (p->loop)
+            p->tail->next = c;
+        else
+            *p = (struct sink_lake_pend){c->loop, c, NULL};
+        p->tail = c;
+        return;
+    }
+    post_retrying(c->loop, call_done, c);
 }
 
 /* The record's header (version, signal, tenant, batch id length) into hdr; its length. */
@@ -216,8 +263,15 @@ static void sink_lake_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn
         done(ud, ORASI_ENOMEM, 1);
         return;
     }
-    *c = (struct sink_lake_call){s, b->signal, b->model, b->tenant, b->items, done, ud,
-                                 (loop_t *)b->loop, 0, id, {0}};
+    *c = (struct sink_lake_call){.s = s,
+                                 .signal = b->signal,
+                                 .model = b->model,
+                                 .tenant = b->tenant,
+                                 .items = b->items,
+                                 .done = done,
+                                 .ud = ud,
+                                 .loop = (loop_t *)b->loop,
+                                 .batch_id = id};
     int rc = 0;
     uint8_t type = (uint8_t)(SINK_LAKE_WAL_TYPE + b->signal);
     if (b->tenant.len == 0 || b->tenant.len > 64 || id.len > 65535) {
@@ -435,6 +489,8 @@ sink_t *sink_lake_create_hooked(const struct lake_options *o, const struct sink_
     if (o->wal_segment_bytes)
         wo.segment_bytes = o->wal_segment_bytes;
     wo.metrics_name = "lake";
+    wo.group_end = on_group_end;
+    wo.group_ud = s;
     s->max_record = wo.max_record_bytes;
     int n = snprintf(wal_dir, sizeof(wal_dir), "%s/wal", o->data_dir);
     if (n < 0 || (size_t)n >= sizeof(wal_dir)) {

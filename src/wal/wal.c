@@ -1118,6 +1118,12 @@ static void wal_finish(wal_t *w, struct wal_item *it, struct wal_item *end, int 
     }
 }
 
+static void wal_group_end(wal_t *w)
+{
+    if (w->o.group_end)
+        w->o.group_end(w->o.group_ud);
+}
+
 /* Write one group (everything the queue held), segment by segment. */
 static void wal_write_group(wal_t *w, struct wal_item *head)
 {
@@ -1127,10 +1133,12 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
         wal_item_header(it);
     }
     wal_st(&w->last_seq, w->next_seq - 1);
-    if (early) /* policy none: acknowledged once queued */
+    if (early) { /* policy none: acknowledged once queued */
         for (struct wal_item *it = head; it; it = it->next)
             if (it->done)
                 it->done(it->ud, 0, it->seq);
+        wal_group_end(w);
+    }
 
     struct wal_item *it = head;
     int rc = 0;
@@ -1208,6 +1216,8 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
             w->failing = 0;
         }
         wal_finish(w, it, end, 0, !early);
+        if (!early)
+            wal_group_end(w);
         it = end;
     }
     if (!it)
@@ -1238,6 +1248,8 @@ static void wal_write_group(wal_t *w, struct wal_item *head)
     pthread_mutex_unlock(&w->mu);
     wal_count_error(w, rc, n);
     wal_finish(w, it, NULL, rc, !early);
+    if (!early)
+        wal_group_end(w);
 }
 
 static void *wal_writer(void *arg)

@@ -53,6 +53,12 @@ typedef struct wal_options {
     uint32_t max_record_bytes; /* largest payload (default 64 MiB) */
     const struct wal_io *io;   /* NULL: the real file system */
     const char *metrics_name;  /* label value for this WAL's metrics ("wal", "queue:gw") */
+    /* Optional: called on the writer thread after the done() callbacks of each group of
+     * records written together (and after those of a group that failed), so a caller
+     * can hand their results on in one batch (sink_lake.c: one wake-up of a loop per
+     * group, not one per record). */
+    void (*group_end)(void *ud);
+    void *group_ud;
 } wal_options_t;
 
 typedef struct wal wal_t;

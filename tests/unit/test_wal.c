@@ -526,6 +526,57 @@ static void test_group_commit(void **state)
     wal_io_faulty_free(f);
 }
 
+/* group_end: after each group's callbacks (a failed group's too), never before one. */
+static int ge_done, ge_failed, ge_calls;
+static int ge_snap[1024];
+
+static void ge_done_fn(void *ud, int result, uint64_t seq)
+{
+    (void)ud;
+    (void)seq;
+    ge_done++; /* the writer thread only, as group_end */
+    if (result)
+        ge_failed++;
+}
+
+static void ge_end(void *ud)
+{
+    assert_ptr_equal(ud, &ge_calls);
+    if (ge_calls < 1024)
+        ge_snap[ge_calls] = ge_done;
+    ge_calls++;
+}
+
+static void test_group_end(void **state)
+{
+    wal_io_faulty_t *f = wal_io_faulty_new();
+    wal_options_t o = opts(WAL_SYNC_FSYNC, 4096);
+    o.io = wal_io_faulty_io(f);
+    o.group_end = ge_end;
+    o.group_ud = &ge_calls;
+    ge_done = ge_failed = ge_calls = 0;
+    wal_t *w = open_ok(D(state), &o);
+    log_set_level(LOG_OFF);
+    wal_io_faulty_fail_write(f, 20, EIO, 1); /* one group fails on the way */
+    for (uint64_t i = 1; i <= 300; i++) {
+        uint8_t b[512];
+        size_t n = make_payload(i, b, sizeof(b));
+        assert_int_equal(wal_append(w, 1, b, n, ge_done_fn, NULL), 0);
+        if (i % 16 == 0)
+            usleep(200); /* several groups */
+    }
+    wal_close(w); /* runs every pending callback and group end */
+    log_set_level(LOG_INFO);
+    wal_io_faulty_free(f);
+    assert_int_equal(ge_done, 300);
+    assert_true(ge_failed > 0);
+    assert_true(ge_calls > 1 && ge_calls <= 1024);
+    for (int i = 1; i < ge_calls; i++)
+        assert_true(ge_snap[i] > ge_snap[i - 1]); /* no group without a callback */
+    assert_true(ge_snap[0] > 0);
+    assert_int_equal(ge_snap[ge_calls - 1], 300); /* the last one after the last done */
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
 static void test_checkpoint(void **state)
@@ -1642,6 +1693,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append_borrowed, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reopen_continuity, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_group_commit, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_group_end, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_checkpoint, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_checkpoint_keeps_numbering, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_torn_cut_header, setup_dir, teardown_dir),
