@@ -18,8 +18,9 @@
  * callback on the WAL writer thread: the model (still valid: done() has not run) is
  * appended to the lake buffers under the record's seq, then done(0) is posted to the
  * receiver's loop (batch->loop) together with the other answers of its group commit (WAL
- * group_end): one wake-up of the loop per group, not one per request. The flusher publishes Parquet files and the seq they
- * cover in one catalog transaction, then checkpoints the WAL (lake.h).
+ * group_end): one wake-up of the loop per group, not one per request. The flusher publishes
+ * Parquet files and the seq they cover in one catalog transaction, then checkpoints the WAL
+ * (lake.h).
  *
  * Recovery: at create, a thread replays the WAL from max(catalog seq, WAL checkpoint)+1
  * into the buffers (decoding each record with otlp_pb_decode_*), in order; until it is
@@ -48,7 +49,7 @@
 #define SINK_LAKE_VERSION 1
 #define SINK_LAKE_VERSION_ID 2
 #define APPEND_RETRY_NS (100 * 1000000ull)
-#define APPEND_RETRY_MAX 600 /* ~60 s of waiting for the flusher to free memory */
+#define APPEND_RETRY_MAX 600   /* ~60 s of waiting for the flusher to free memory */
 #define SINK_LAKE_PEND_LOOPS 8 /* receiver loops batched per group; more are posted one by one */
 
 struct sink_lake {
@@ -83,7 +84,7 @@ struct sink_lake_call {
     void *ud;
     loop_t *loop;
     int result;
-    slice_t batch_id; /* admitted by hooks.admit: report to hooks.logged */
+    slice_t batch_id;        /* admitted by hooks.admit: report to hooks.logged */
     uint8_t hdr[3 + 64 + 2]; /* the record's header, borrowed by the WAL until on_durable */
 };
 

@@ -183,7 +183,7 @@ struct wal_item {
     wal_done_fn done;
     void *ud;
     uint64_t seq, ns;
-    uint32_t len;  /* payload bytes, all pieces */
+    uint32_t len; /* payload bytes, all pieces */
     uint8_t type;
     uint8_t npieces; /* 1 (copied into payload[]) .. WAL_MAX_PIECES (borrowed) */
     uint8_t hdr[WAL_REC_HDR];
@@ -221,10 +221,10 @@ struct wal {
     uint64_t ckpt_seg_first, ckpt_off; /* [mu] where checkpoint+1 is (0: unknown) */
     uint64_t disk_live;                /* [mu] segment bytes counted for the cap */
 
-    uint64_t next_seq; /* writer thread only (and open) */
-    int tail_dirty;    /* writer only: bytes past the active segment's size to cut */
-    int failing;       /* writer only: last group failed (log on transitions) */
-    struct iovec *iov; /* writer only, WAL_MAX_IOV entries */
+    uint64_t next_seq;                /* writer thread only (and open) */
+    int tail_dirty;                   /* writer only: bytes past the active segment's size to cut */
+    int failing;                      /* writer only: last group failed (log on transitions) */
+    struct iovec *iov;                /* writer only, WAL_MAX_IOV entries */
     uint8_t free_state[WAL_FREE_MAX]; /* [mu] enum wal_free_state of free-<k>.wal */
 
     /* atomics (wal_ld / wal_st) */
@@ -637,7 +637,6 @@ static int wal_u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-
 /* Read the checkpoint file: 0 and *seq (0 when missing or corrupt), or an I/O error. */
 static int wal_ckpt_read(wal_t *w, uint64_t *seq)
 {
@@ -869,7 +868,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
              (lc.seqs[i + 1] > s->last_seq + 1 && lc.seqs[i + 1] <= ckpt + 1))) {
             /* The next segment follows on: what is cut is the stale tail of a reused
              * segment (REUSE, RECOVERY 3), nothing is missing. */
-            LOG_I("wal", "%s: %s at offset %" PRIu64 ": cut %" PRIu64 " stale bytes after seq %" PRIu64,
+            LOG_I("wal",
+                  "%s: %s at offset %" PRIu64 ": cut %" PRIu64 " stale bytes after seq %" PRIu64,
                   s->path, wal_cut_names[cut], s->size, rd.fsize - s->size, s->last_seq);
             rc = w->io->ftruncate(w->io, s->fd, s->size);
             if (!rc)
