@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 /* ---- schemas ------------------------------------------------------------------------- */
@@ -251,6 +252,11 @@ struct intern_slot {
     uint64_t w0, w1;
     const uint8_t *p;
 };
+
+/* colbuf_put_istr reads hash and len as the low 48 bits of the slot's first word */
+_Static_assert(offsetof(struct intern_slot, hash) == 0 && offsetof(struct intern_slot, len) == 4,
+               "intern_slot layout");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian intern probe");
 
 struct colbuf_intern {
     struct intern_slot *slot;
@@ -660,9 +666,14 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     x.id = 0;
     size_t mask = in->nslots - 1;
     in->lookups++;
+    /* hash and length compared as one 64-bit word built in a register (a word assembled
+     * from x's fields on the stack would be a store-forwarding stall at every probe) */
+    const uint64_t hl = (uint64_t)x.hash | (uint64_t)x.len << 32;
     for (size_t i = x.hash & mask; in->slot[i].hash; i = (i + 1) & mask) {
         const struct intern_slot *e = &in->slot[i];
-        if (e->hash == x.hash && e->len == x.len && e->w0 == x.w0 && e->w1 == x.w1 &&
+        uint64_t ehl;
+        memcpy(&ehl, e, sizeof(ehl));
+        if ((ehl & 0xffffffffffffull) == hl && e->w0 == x.w0 && e->w1 == x.w1 &&
             (len <= 16 || memcmp(e->p, p, len) == 0)) {
             in->hits++;
             ((colbuf_str_t *)c->v)[c->n++] = (colbuf_str_t){e->p, (uint32_t)len, e->id};
