@@ -787,6 +787,20 @@ static int wal_scan_segment(wal_t *w, struct wal_seg *s, struct wal_rd *rd, uint
     return 0;
 }
 
+/* Cut segment s back to its valid records (ftruncate + fsync); `what` names the tail
+ * in the error message. */
+static int wal_cut_tail(wal_t *w, struct wal_seg *s, const char *what, char *err, size_t errlen)
+{
+    int rc = w->io->ftruncate(w->io, s->fd, s->size);
+    if (!rc)
+        rc = w->io->fsync(w->io, s->fd);
+    if (rc)
+        snprintf(err, errlen, "%s: cannot cut %s tail: %s", s->path, what, orasi_strerror(rc));
+    else
+        s->fsize = s->size;
+    return rc;
+}
+
 static int wal_recover(wal_t *w, char *err, size_t errlen)
 {
     struct wal_list_ctx lc = {0};
@@ -871,14 +885,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
             LOG_I("wal",
                   "%s: %s at offset %" PRIu64 ": cut %" PRIu64 " stale bytes after seq %" PRIu64,
                   s->path, wal_cut_names[cut], s->size, rd.fsize - s->size, s->last_seq);
-            rc = w->io->ftruncate(w->io, s->fd, s->size);
-            if (!rc)
-                rc = w->io->fsync(w->io, s->fd);
-            if (rc) {
-                snprintf(err, errlen, "%s: cannot cut stale tail: %s", s->path, orasi_strerror(rc));
+            if ((rc = wal_cut_tail(w, s, "stale", err, errlen)))
                 goto out;
-            }
-            s->fsize = s->size;
             continue;
         }
         if (cut != CUT_NONE) {
@@ -890,14 +898,8 @@ static int wal_recover(wal_t *w, char *err, size_t errlen)
                     "; %zu later segment(s) deleted",
                     s->path, wal_cut_names[cut], s->size, rd.fsize - s->size, s->last_seq,
                     lc.n - i - 1);
-            rc = w->io->ftruncate(w->io, s->fd, s->size);
-            if (!rc)
-                rc = w->io->fsync(w->io, s->fd);
-            if (rc) {
-                snprintf(err, errlen, "%s: cannot cut torn tail: %s", s->path, orasi_strerror(rc));
+            if ((rc = wal_cut_tail(w, s, "torn", err, errlen)))
                 goto out;
-            }
-            s->fsize = s->size;
             cut_at = i + 1;
             break;
         }
