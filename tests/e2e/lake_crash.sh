@@ -9,6 +9,8 @@
 #   - every acknowledged span is in the lake exactly once (DuckDB over the files the
 #     catalog lists, through the small C helper lake_duck.c);
 #   - no span is in the lake twice at all (unacknowledged ones may be there once);
+#   - the WAL (1 MiB segments here) kept checkpointed segments for reuse (free-*.wal), so
+#     the crashes hit segments being filled, rolled past and reused;
 #   - hyparquet (+ hyparquet-compressors) and arrow-rs (parquet-wasm), independent readers, read the same files
 #     to identical rows (row count and values of 12 columns, maps included).
 # Needs: orasi run wired to the lake sink, node + tests/e2e/node_modules (scripts/setup
@@ -36,8 +38,11 @@ ACK=$E2E_TMP/acked.txt
 CFG=$E2E_TMP/orasi.yaml
 mkdir -p "$DATA"
 # Flush every second so crashes land at every stage: buffering, writing, publishing.
+# Small WAL segments, so that segments fill and roll while they hold unpublished records
+# and checkpointed ones are reused (free-*.wal): crashes also land in those steps.
 cat >"$CFG" <<EOF
 lake:
+  wal_segment_bytes: 1MiB
   flush_interval: 1s
   maintenance_interval: 2s
   compaction_min_files: 2
@@ -87,6 +92,10 @@ sleep 1.5
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 e2e_check "orasi exits 0 on SIGTERM after the crashes" 0 "$?"
+# The WAL kept checkpointed segments for reuse (free-0/1.wal), so the crashes above hit
+# a log whose segments were being reused.
+ls "$DATA"/wal/free-*.wal >/dev/null 2>&1 && e2e_ok "checkpointed WAL segments kept for reuse (free-*.wal present)" \
+  || e2e_fail "no reused WAL segment in $DATA/wal: $(ls "$DATA/wal" | head -5 | tr '\n' ' ')"
 
 acked=$(sort -u "$ACK" | tee "$E2E_TMP/acked.sorted" | wc -l)
 [ "$acked" -gt 1000 ] && e2e_ok "$acked spans acknowledged across $KILLS crashes" \
