@@ -1051,14 +1051,15 @@ static void test_reuse_crash_after_rename(void **state)
         append_rec(w, i);
     assert_int_equal(wal_checkpoint(w, 20), 0);
     wal_close(w);
-    char f0[512], fake[512];
+    /* free-0.wal under the next segment's name, its old header still in it */
+    char f0[512], renamed[512];
     snprintf(f0, sizeof(f0), "%s/free-0.wal", dir);
-    snprintf(fake, sizeof(fake), "%s/seg-%020d.wal", dir, 41);
-    assert_int_equal(rename(f0, fake), 0);
+    snprintf(renamed, sizeof(renamed), "%s/seg-%020d.wal", dir, 41);
+    assert_int_equal(rename(f0, renamed), 0);
     log_set_level(LOG_ERROR);
     w = open_ok(dir, &o);
     log_set_level(LOG_INFO);
-    assert_int_equal(access(fake, F_OK), -1);
+    assert_int_equal(access(renamed, F_OK), -1);
     assert_int_equal(wal_last_seq(w), 40);
     assert_int_equal(read_all(w, 21, 0), 20);
     assert_int_equal(append_rec(w, 41), 41);
