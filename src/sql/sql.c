@@ -209,17 +209,6 @@ static int sql_quote(buf_t *b, const char *s)
     return rc ? rc : buf_append_byte(b, '\'');
 }
 
-static int ident_quote(buf_t *b, const char *s)
-{
-    int rc = buf_append_byte(b, '"');
-    for (; *s && !rc; s++) {
-        rc = buf_append_byte(b, (uint8_t)*s);
-        if (!rc && *s == '"')
-            rc = buf_append_byte(b, '"');
-    }
-    return rc ? rc : buf_append_byte(b, '"');
-}
-
 static int nocase_contains(const char *hay, size_t n, const char *needle)
 {
     size_t m = strlen(needle);
@@ -576,7 +565,7 @@ static int hot_table_sql(buf_t *b, int sig, uint64_t mask)
         if (k++)
             rc = buf_append_str(b, ", ");
         if (!rc)
-            rc = ident_quote(b, s->cols[c].name);
+            rc = sql_out_ident(b, s->cols[c].name);
         if (!rc)
             rc = buf_append_byte(b, ' ');
         duckdb_logical_type t = colbuf_duck_type(s, c);
@@ -608,14 +597,14 @@ static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *fi
         if (!rc && ts)
             rc = buf_append_str(b, "CAST(");
         if (!rc)
-            rc = ident_quote(b, cd->name);
+            rc = sql_out_ident(b, cd->name);
         if (!rc && ts)
             rc = buf_append_str(b, cd->kind == CB_TS ? " AS TIMESTAMP WITH TIME ZONE)"
                                                      : " AS TIMESTAMP WITH TIME ZONE[])");
         if (!rc && ts)
             rc = buf_append_str(b, " AS ");
         if (!rc && ts)
-            rc = ident_quote(b, cd->name);
+            rc = sql_out_ident(b, cd->name);
     }
     if (!rc)
         rc = buf_append_str(b, " FROM (");
@@ -670,7 +659,7 @@ static int view_sql(buf_t *b, sql_engine_t *e, int sig, const catalog_list_t *fi
             duckdb_destroy_logical_type(&t);
         }
         if (!rc)
-            rc = ident_quote(b, s->cols[c].name);
+            rc = sql_out_ident(b, s->cols[c].name);
     }
     if (!rc)
         rc = buf_printf(b, " FROM temp.main." SQL_HOT_PREFIX "%s)", name);

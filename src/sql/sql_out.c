@@ -152,6 +152,27 @@ static const char *scalar_type_name(duckdb_type id)
     }
 }
 
+int sql_out_ident(buf_t *b, const char *s)
+{
+    int rc = buf_append_byte(b, '"');
+    for (; *s && !rc; s++) {
+        rc = buf_append_byte(b, (uint8_t)*s);
+        if (!rc && *s == '"')
+            rc = buf_append_byte(b, '"');
+    }
+    return rc ? rc : buf_append_byte(b, '"');
+}
+
+/* A struct member's name as DuckDB prints it: bare when it is a plain lower-case
+ * identifier, quoted otherwise. */
+static int member_name(buf_t *b, const char *s)
+{
+    int plain = *s && !(*s >= '0' && *s <= '9');
+    for (const char *p = s; *p && plain; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    return plain ? buf_append_str(b, s) : sql_out_ident(b, s);
+}
+
 static int type_name_node(buf_t *b, const tnode_t *n)
 {
     const char *s = scalar_type_name(n->id);
@@ -180,7 +201,9 @@ static int type_name_node(buf_t *b, const tnode_t *n)
             if (i)
                 rc = buf_append_str(b, ", ");
             if (!rc)
-                rc = buf_printf(b, "%s ", n->names[i] ? n->names[i] : "");
+                rc = member_name(b, n->names[i] ? n->names[i] : "");
+            if (!rc)
+                rc = buf_append_byte(b, ' ');
             if (!rc)
                 rc = type_name_node(b, &n->child[i]);
         }
@@ -637,11 +660,18 @@ int sql_out_begin(sql_out_t *o, enum sql_format fmt, buf_t *b, size_t soft_max,
             if (!rc)
                 rc = buf_append_json_str(b, name, name ? strlen(name) : 0);
             if (!rc)
-                rc = buf_append_str(b, ",\"type\":\"");
+                rc = buf_append_str(b, ",\"type\":");
+            if (!rc) {
+                /* a member name may hold any character: escape the whole type name */
+                buf_t tn;
+                buf_init(&tn, SQL_OUT_TYPE_NAME_MAX);
+                rc = type_name_node(&tn, &cols[c]);
+                if (!rc)
+                    rc = buf_append_json_str(b, (const char *)tn.data, tn.len);
+                buf_free(&tn);
+            }
             if (!rc)
-                rc = type_name_node(b, &cols[c]);
-            if (!rc)
-                rc = buf_append_str(b, "\"}");
+                rc = buf_append_byte(b, '}');
         }
         if (!rc)
             rc = buf_append_str(b, "],\"rows\":[");

@@ -60,8 +60,13 @@ int sql_out_end(sql_out_t *o, const struct sql_stats *st);
 void sql_out_free(sql_out_t *o);
 
 /* Append DuckDB's name of a type: "BIGINT", "VARCHAR[]", "MAP(VARCHAR, VARCHAR)",
- * "STRUCT(a INTEGER, b VARCHAR)", "DECIMAL(18,3)", "TIMESTAMP WITH TIME ZONE". */
+ * "STRUCT(a INTEGER, \"B c\" VARCHAR)", "DECIMAL(18,3)", "TIMESTAMP WITH TIME ZONE".
+ * A struct member's name is quoted unless it is a plain lower-case identifier. */
 int sql_out_type_name(buf_t *b, duckdb_logical_type t);
+/* Append s as a double-quoted SQL identifier ("" inside). */
+int sql_out_ident(buf_t *b, const char *s);
+/* Cap of a type name in an answer's column list. */
+#define SQL_OUT_TYPE_NAME_MAX (64u << 10)
 
 /* A JSON error document {"error":"..."} (for the HTTP layer and tests). */
 int sql_out_error_json(buf_t *b, const char *msg);

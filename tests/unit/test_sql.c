@@ -831,6 +831,15 @@ static void test_output(void **state)
     assert_non_null(strstr((const char *)an.out.data, "\"type\":\"STRUCT(x INTEGER, y VARCHAR)\""));
     answer_free(&an);
 
+    /* Struct member names are arbitrary text: the column's type name stays valid JSON
+     * (ask() parses the answer) and quotes them the way DuckDB does (fuzz_sql found one). */
+    assert_int_equal(ask(&f, "t", "SELECT {'x\"type\":\"y': 1, 'Big': 2, 'ok_1': 3} AS s", &an),
+                     0);
+    assert_non_null(strstr((const char *)an.out.data,
+                           "\"type\":\"STRUCT(\\\"x\\\"\\\"type\\\"\\\":\\\"\\\"y\\\" INTEGER, "
+                           "\\\"Big\\\" INTEGER, ok_1 INTEGER)\""));
+    answer_free(&an);
+
     /* CSV */
     assert_int_equal(ask_fmt(&f, "t",
                              "SELECT 1 AS \"a,b\", 'x\"y' AS s, NULL AS n, 'line\nbreak' AS l, "

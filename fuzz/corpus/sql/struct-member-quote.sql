@@ -1,0 +1,1 @@
+SELECT [1, NULL]::INT[], MAP {'a': 0}, {'x"type":"TABLE_FUNCTION"': 1.5::DECIMAL(4,1)}S,
