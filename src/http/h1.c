@@ -245,6 +245,26 @@ static void h1_write_pending(struct http_conn *c)
     h1_finish(c);
 }
 
+/* A held request (http_req_hold) keeps its head and body, which live in the input
+ * buffer: it takes that buffer, and the connection goes on in the request's spare one
+ * with what followed the request (a pipelined request, usually nothing). The two swap
+ * memory only: each keeps its own cap. 0, or ORASI_ENOMEM. */
+static int h1_give_input(struct http_conn *c, struct http_req *req, size_t *next)
+{
+    buf_t fresh = req->raw;
+    fresh.len = 0;
+    fresh.max = c->in.max;
+    size_t from = *next < c->in.len ? *next : c->in.len;
+    if (c->in.len > from && buf_append(&fresh, c->in.data + from, c->in.len - from))
+        return ORASI_ENOMEM;
+    size_t raw_max = req->raw.max;
+    req->raw = c->in;
+    req->raw.max = raw_max;
+    c->in = fresh;
+    *next = 0;
+    return 0;
+}
+
 /* The answer is fully written: release the request, then either close or go on with the
  * next (possibly already buffered) request. */
 static void h1_finish(struct http_conn *c)
@@ -253,6 +273,11 @@ static void h1_finish(struct http_conn *c)
     struct http_req *req = h->req;
     h->req = NULL;
     size_t next = h->next;
+    if (req && req->held && !c->closed && h1_give_input(c, req, &next)) {
+        http_req_finish(req);
+        http_conn_close(c);
+        return;
+    }
     if (req)
         http_req_finish(req);
     if (c->closed)

@@ -143,6 +143,18 @@ const char *http_req_route(const http_req_t *req);
 /* 1 while the connection is still open (an answer can still be delivered). */
 int http_req_connected(const http_req_t *req);
 
+/* Keep a request after its answer: everything reachable from it (body, headers, arena
+ * memory) stays valid past http_respond/grpc_respond until http_req_release. For a
+ * handler that answers as soon as it may and reads what the request carried afterwards
+ * (the lake sink acknowledges once the WAL is durable, then appends the decoded model to
+ * its buffers). Both on the request's loop thread; hold before answering. An HTTP/1.1
+ * connection goes on with its next request meanwhile (the held request keeps the input
+ * buffer it arrived in). */
+void http_req_hold(http_req_t *req);
+/* End a hold: the request is finished now if its answer is out (or was dropped), else
+ * when it is. The request must not be touched afterwards. */
+void http_req_release(http_req_t *req);
+
 /* ---- answering ------------------------------------------------------------------------------ */
 
 /* Add a response header (copied) before responding; e.g. Retry-After. Content-Length,

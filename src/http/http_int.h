@@ -207,6 +207,8 @@ struct http_req {
     int counted; /* in srv->inflight */
     int stream_gone; /* h2 stream closed before the answer */
     int early;       /* answered before the body was complete */
+    int held;        /* http_req_hold: finishing waits for http_req_release */
+    int finish_deferred; /* finished while held: release finishes it */
     size_t discard;  /* h2, early: body bytes still accepted (and dropped) */
     size_t h2_buffered; /* h2: body bytes counted in the connection's budget */
     int32_t stream_id;

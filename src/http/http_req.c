@@ -65,8 +65,24 @@ static void http_req_buf_recycle(buf_t *b)
     b->len = 0;
 }
 
+void http_req_hold(http_req_t *req)
+{
+    req->held = 1;
+}
+
+void http_req_release(http_req_t *req)
+{
+    req->held = 0;
+    if (req->finish_deferred)
+        http_req_finish(req);
+}
+
 void http_req_finish(struct http_req *req)
 {
+    if (req->held) {
+        req->finish_deferred = 1; /* answered (or dropped): its memory waits for release */
+        return;
+    }
     struct http_worker *w = req->w;
     struct http_conn *c = req->conn;
     if (req->counted) {

@@ -170,6 +170,7 @@ struct lake {
     size_t nspare, spare_bytes;
     uint64_t pending_seq, pending_gen, pending_rows, pending_bytes;
     uint64_t applied_seq, hole_seq, published_seq;
+    uint64_t acked_seq; /* lake_acked: answered before appended (read-your-writes) */
     uint64_t open_seq; /* published seq found at open (immutable) */
     uint64_t flush_req, flush_done;
     int flush_err;
@@ -542,6 +543,14 @@ void lake_hold(lake_t *l, uint64_t seq)
                       " restart to replay it from the WAL",
               (unsigned long long)seq);
     }
+    pthread_mutex_unlock(&l->mu);
+}
+
+void lake_acked(lake_t *l, uint64_t seq)
+{
+    pthread_mutex_lock(&l->mu);
+    if (seq > l->acked_seq)
+        l->acked_seq = seq;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -1397,7 +1406,10 @@ int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after
          * pending set exists whose commit could not be recognised (no new WAL seq) */
         int wait = (after && after->pending && l->st.flushes == after->gen) ||
                    (l->pending && l->pending_seq <= l->published_seq);
-        if (!wait)
+        /* acknowledged records still on their way into the buffers (a group's appends
+         * take well under a millisecond; nobody signals them, so poll) */
+        int lag = !wait && l->acked_seq > l->applied_seq && !l->hole_seq;
+        if (!wait && !lag)
             break;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1406,7 +1418,7 @@ int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after
             rc = ORASI_EBUSY;
             break;
         }
-        uint64_t until = now + 100000000ull;
+        uint64_t until = now + (lag ? 200000ull : 100000000ull);
         if (deadline_ns && until > deadline_ns)
             until = deadline_ns;
         ts.tv_sec = (time_t)(until / NS_PER_S);

@@ -106,6 +106,11 @@ int lake_append_metrics(lake_t *l, slice_t tenant, const otlp_metrics_t *m, uint
 void lake_hold(lake_t *l, uint64_t seq);
 /* 0 after lake_hold or a simulated crash: not ready. */
 int lake_healthy(lake_t *l);
+/* Read-your-writes when acknowledgements precede the appends (sink_lake.c): records up
+ * to `seq` are being acknowledged (called before the answers go out). lake_hot_begin
+ * then waits until they are appended, so a query started after an answer sees its
+ * rows. */
+void lake_acked(lake_t *l, uint64_t seq);
 /* Record that `seq` holds nothing for the lake (an empty request): lets the published
  * seq advance past it. */
 void lake_note_seq(lake_t *l, uint64_t seq);

@@ -43,6 +43,13 @@ typedef struct ingest_batch {
      * loop. NULL: such a sink calls done() directly from its own thread; only callers
      * whose done is thread-safe (tests) may leave it NULL. */
     struct loop *loop;
+    /* Optional (both NULL: not offered). On `loop`, a sink may call hold(ud) just before
+     * done(ud, 0, ...) to keep everything the batch borrows (model, raw_pb, tenant,
+     * batch_id) valid after done, then must call release(ud), also on `loop`, once it
+     * no longer reads them. The lake sink acknowledges as soon as the WAL is durable and
+     * appends the model to its buffers after that. `ud` is done's. */
+    void (*hold)(void *ud);
+    void (*release)(void *ud);
 } ingest_batch_t;
 
 typedef void (*sink_done_fn)(void *ud, int result, uint32_t retry_after_s);

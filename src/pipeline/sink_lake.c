@@ -15,12 +15,18 @@
  * of the hooks (forward/dedupe.h) can be rebuilt from the WAL after a crash.
  *
  * Flow of one request: submit() (receiver's loop) -> wal_append -> group commit ->
- * callback on the WAL writer thread: the model (still valid: done() has not run) is
- * appended to the lake buffers under the record's seq, then done(0) is posted to the
- * receiver's loop (batch->loop) together with the other answers of its group commit (WAL
- * group_end): one wake-up of the loop per group, not one per request. The flusher publishes
- * Parquet files and the seq they cover in one catalog transaction, then checkpoints the WAL
- * (lake.h).
+ * callback on the WAL writer thread, which gathers the group's durable records. At the
+ * group's end (WAL group_end), on the same thread:
+ *   1. the acknowledgements go out: one item per receiver loop (batch->loop) runs
+ *      hold() then done(0) for each of its records (sink.h), so the clients learn the
+ *      outcome as soon as it is durable and can send again while the group is appended;
+ *   2. the models (kept valid by the hold) are appended to the lake buffers in seq order;
+ *   3. one more item per loop runs release() for each.
+ * A request offered without hold/release (or without a loop) is answered after step 2
+ * instead. Failed records are answered with the error in step 1. lake_acked before
+ * step 1 keeps SQL read-your-writes: a query waits until every acknowledged record is in
+ * the buffers. The flusher publishes Parquet files and the seq
+ * they cover in one catalog transaction, then checkpoints the WAL (lake.h).
  *
  * Recovery: at create, a thread replays the WAL from max(catalog seq, WAL checkpoint)+1
  * into the buffers (decoding each record with otlp_pb_decode_*), in order; until it is
@@ -64,18 +70,26 @@ struct sink_lake {
     uint64_t max_record;
     metric_t *items[3];
     struct sink_lake_hooks hooks; /* all NULL when not hooked */
-    /* WAL writer thread only: answers of the current group commit, per loop, posted
-     * together at its end (group_end) so that a loop wakes once per group. */
+    /* WAL writer thread only: the current group's durable records in seq order, and its
+     * items per loop (answers/acknowledgements linked by `next`, the later releases and
+     * answers by `rnext`), each list posted as one item so a loop wakes once per list. */
+    struct sink_lake_call *grp_head, *grp_tail;
     struct sink_lake_pend {
         loop_t *loop;
         struct sink_lake_call *head, *tail;
-    } pend[SINK_LAKE_PEND_LOOPS];
+    } pend[SINK_LAKE_PEND_LOOPS], rel[SINK_LAKE_PEND_LOOPS];
 };
 
 /* One submitted request between wal_append and its callback. */
 struct sink_lake_call {
     struct sink_lake *s;
-    struct sink_lake_call *next; /* in a sink_lake.pend list */
+    struct sink_lake_call *next;  /* in a sink_lake.pend list */
+    struct sink_lake_call *rnext; /* in a sink_lake.rel list */
+    struct sink_lake_call *gnext; /* in the group (grp_head) */
+    uint64_t seq;
+    void (*hold)(void *ud);      /* ingest_batch_t's; NULL: answered after the append */
+    void (*release)(void *ud);
+    int early;                   /* acknowledged before the append (held) */
     enum otlp_signal signal;
     const void *model;
     slice_t tenant;
@@ -123,9 +137,16 @@ static void append_model(struct sink_lake *s, enum otlp_signal sig, slice_t tena
         lake_hold(s->lake, seq);
 }
 
+/* On the receiver's loop: an answer, or an early acknowledgement (c stays: its release
+ * follows in a later item). */
 static void call_done(void *arg)
 {
     struct sink_lake_call *c = arg;
+    if (c->early) {
+        c->hold(c->ud);
+        c->done(c->ud, 0, 0);
+        return;
+    }
     c->done(c->ud, c->result, c->result ? 1 : 0);
     orasi_free(c);
 }
@@ -139,6 +160,21 @@ static void call_done_list(void *arg)
     }
 }
 
+/* On the receiver's loop, after the group was appended: releases, and the answers of
+ * requests that could not be held. */
+static void call_release_list(void *arg)
+{
+    for (struct sink_lake_call *c = arg, *next; c; c = next) {
+        next = c->rnext;
+        if (c->early) {
+            c->release(c->ud);
+            orasi_free(c);
+        } else {
+            call_done(c);
+        }
+    }
+}
+
 /* Run fn(arg) on loop; a failed post (out of memory) is retried: dropping it would leave
  * a client waiting forever. */
 static void post_retrying(loop_t *loop, void (*fn)(void *), void *arg)
@@ -147,15 +183,71 @@ static void post_retrying(loop_t *loop, void (*fn)(void *), void *arg)
         sleep_ns(1000000);
 }
 
-/* WAL writer thread, after each group's callbacks: post the answers gathered. */
+/* Queue c on its loop's list in `arr` (linked by next, or rnext when rel); 0, or -1 when
+ * more loops than SINK_LAKE_PEND_LOOPS take part (the caller posts c alone). */
+static int pend_add(struct sink_lake_pend *arr, struct sink_lake_call *c, int rel)
+{
+    if (rel)
+        c->rnext = NULL;
+    else
+        c->next = NULL;
+    for (int i = 0; i < SINK_LAKE_PEND_LOOPS; i++) {
+        struct sink_lake_pend *p = &arr[i];
+        if (p->loop && p->loop != c->loop)
+            continue;
+        if (!p->loop)
+            *p = (struct sink_lake_pend){c->loop, c, NULL};
+        else if (rel)
+            p->tail->rnext = c;
+        else
+            p->tail->next = c;
+        p->tail = c;
+        return 0;
+    }
+    return -1;
+}
+
+static void pend_post(struct sink_lake_pend *arr, void (*fn)(void *))
+{
+    for (int i = 0; i < SINK_LAKE_PEND_LOOPS && arr[i].loop; i++) {
+        post_retrying(arr[i].loop, fn, arr[i].head);
+        arr[i] = (struct sink_lake_pend){0};
+    }
+}
+
+/* WAL writer thread, after each group's callbacks (see the top of the file). */
 static void on_group_end(void *ud)
 {
     struct sink_lake *s = ud;
-    for (int i = 0; i < SINK_LAKE_PEND_LOOPS && s->pend[i].loop; i++) {
-        struct sink_lake_pend *p = &s->pend[i];
-        post_retrying(p->loop, call_done_list, p->head);
-        *p = (struct sink_lake_pend){0};
+    struct sink_lake_call *g = s->grp_head;
+    s->grp_head = s->grp_tail = NULL;
+    uint64_t acked = 0;
+    /* 1. acknowledgements (and this group's failures, queued by on_durable) */
+    for (struct sink_lake_call *c = g; c; c = c->gnext) {
+        if (!c->hold || !c->loop)
+            continue;
+        c->early = 1;
+        acked = c->seq;
+        if (pend_add(s->pend, c, 0))
+            post_retrying(c->loop, call_done, c);
     }
+    if (acked)
+        lake_acked(s->lake, acked);
+    pend_post(s->pend, call_done_list);
+    /* 2. the appends, in seq order */
+    for (struct sink_lake_call *c = g; c; c = c->gnext) {
+        append_model(s, c->signal, c->tenant, c->model, c->seq);
+        metric_add(s->items[c->signal], (double)c->items);
+    }
+    /* 3. releases, and the answers of the others */
+    for (struct sink_lake_call *c = g, *next; c; c = next) {
+        next = c->gnext;
+        if (!c->loop)
+            call_done(c);
+        else if (pend_add(s->rel, c, 1))
+            post_retrying(c->loop, c->early ? call_release_list : call_done, c);
+    }
+    pend_post(s->rel, call_release_list);
 }
 
 /* WAL writer thread: the record is durable (or failed). */
@@ -165,34 +257,29 @@ static void on_durable(void *ud, int result, uint64_t seq)
     struct sink_lake *s = c->s;
     if (c->batch_id.len && s->hooks.logged)
         s->hooks.logged(s->hooks.ud, c->batch_id, result);
-    if (result == 0) {
-        append_model(s, c->signal, c->tenant, c->model, seq);
-        metric_add(s->items[c->signal], (double)c->items);
-    } else {
-        LOG_W("lake-sink", "WAL append failed: %s", orasi_strerror(result));
-        /* disk full is a condition of this node: 503, the client may go elsewhere */
-        if (result == ORASI_ENOSPC || result == ORASI_EIO)
-            result = ORASI_EUNAVAILABLE;
-    }
     c->result = result;
+    if (result == 0) {
+        /* acknowledged, appended and answered or released at the group's end */
+        c->seq = seq;
+        c->gnext = NULL;
+        if (s->grp_tail)
+            s->grp_tail->gnext = c;
+        else
+            s->grp_head = c;
+        s->grp_tail = c;
+        return;
+    }
+    LOG_W("lake-sink", "WAL append failed: %s", orasi_strerror(result));
+    /* disk full is a condition of this node: 503, the client may go elsewhere */
+    if (result == ORASI_ENOSPC || result == ORASI_EIO)
+        c->result = ORASI_EUNAVAILABLE;
     if (!c->loop) {
         call_done(c);
         return;
     }
     /* The answer runs on the receiver's loop, posted with the rest of its group. */
-    c->next = NULL;
-    for (int i = 0; i < SINK_LAKE_PEND_LOOPS; i++) {
-        struct sink_lake_pend *p = &s->pend[i];
-        if (p->loop && p->loop != c->loop)
-            continue;
-        if (p->loop)
-            p->tail->next = c;
-        else
-            *p = (struct sink_lake_pend){c->loop, c, NULL};
-        p->tail = c;
-        return;
-    }
-    post_retrying(c->loop, call_done, c);
+    if (pend_add(s->pend, c, 0))
+        post_retrying(c->loop, call_done, c);
 }
 
 /* The record's header (version, signal, tenant, batch id length) into hdr; its length. */
@@ -272,6 +359,8 @@ static void sink_lake_submit(sink_t *base, const ingest_batch_t *b, sink_done_fn
                                  .done = done,
                                  .ud = ud,
                                  .loop = (loop_t *)b->loop,
+                                 .hold = b->hold && b->release ? b->hold : NULL,
+                                 .release = b->release,
                                  .batch_id = id};
     int rc = 0;
     uint8_t type = (uint8_t)(SINK_LAKE_WAL_TYPE + b->signal);

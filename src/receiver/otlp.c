@@ -231,6 +231,19 @@ static void recv_done(void *ud, int result, uint32_t retry_after)
     }
 }
 
+/* The sink keeps the batch past its answer (sink.h): so does the request, c with it. */
+static void recv_hold(void *ud)
+{
+    struct recv_call *c = ud;
+    http_req_hold(c->req);
+}
+
+static void recv_release(void *ud)
+{
+    struct recv_call *c = ud;
+    http_req_release(c->req); /* c may be gone now */
+}
+
 /* ---- decoding ----------------------------------------------------------------------- */
 
 union recv_model {
@@ -366,6 +379,8 @@ static void recv_handle(struct recv_call *c, slice_t body)
         .items = c->n_items,
         .loop = http_req_loop(c->req),
         .batch_id = http_req_header(c->req, "x-orasi-batch"),
+        .hold = recv_hold,
+        .release = recv_release,
     };
     c->r->sink->submit(c->r->sink, &batch, recv_done, c);
 }

@@ -1435,6 +1435,10 @@ static int wal_enqueue(wal_t *w, uint8_t type, const struct iovec *iov, int n, i
     size_t len = 0;
     if (!w || n < 0 || n > WAL_MAX_PIECES)
         return ORASI_EINVAL;
+    /* policy none calls done() before the write: the caller may free borrowed pieces
+     * then, so they are copied */
+    if (w->o.sync == WAL_SYNC_NONE)
+        borrow = 0;
     for (int i = 0; i < n; i++) {
         if (iov[i].iov_len && !iov[i].iov_base)
             return ORASI_EINVAL;

@@ -87,7 +87,8 @@ int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done
 /* Like wal_append for a payload in n (<= WAL_MAX_PIECES) pieces that are borrowed, not
  * copied: they must stay valid and unchanged until done() has run (or until the call
  * returns an error), and the writer reads them straight from the caller's memory. Saves
- * the copy of each request body (sink_lake.c, fwd.c). */
+ * the copy of each request body (sink_lake.c, fwd.c). Under policy none, whose done()
+ * runs before the write, the pieces are copied as by wal_append. */
 #define WAL_MAX_PIECES 4
 int wal_append_borrowed(wal_t *w, uint8_t type, const struct iovec *iov, int n, wal_done_fn done,
                         void *ud);

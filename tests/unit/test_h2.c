@@ -222,6 +222,35 @@ static void test_client_streams(void **state)
     h2c_free(c);
 }
 
+/* Held requests (http_req_hold) on h2 streams: answered at once, their bodies and
+ * headers still intact when released after the stream closed and others ran. */
+static void test_held_streams(void **state)
+{
+    atomic_store(&th_held_checked, 0);
+    atomic_store(&th_held_bad, 0);
+    struct h2c *c = h2c_connect(S.port);
+    assert_non_null(c);
+    char bodies[8][64];
+    char tags[8][16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(bodies[i], sizeof(bodies[i]), "held stream body %d", i);
+        snprintf(tags[i], sizeof(tags[i]), "t%d", i);
+        const char *hdr[] = {"x-tag", tags[i]};
+        assert_true(h2c_submit(c, "POST", i % 2 ? "/echo" : "/held", hdr, 1, bodies[i],
+                               strlen(bodies[i])) >= 0);
+    }
+    assert_int_equal(h2c_run(c, 5000), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(c->st[i].status, 200);
+    uint64_t end = clock_mono_ns() + 5000000000ull;
+    while (atomic_load(&th_held_checked) < 4 && clock_mono_ns() < end)
+        usleep(1000);
+    assert_int_equal(atomic_load(&th_held_checked), 4);
+    assert_int_equal(atomic_load(&th_held_bad), 0);
+    h2c_free(c);
+    assert_int_equal(tsrv_inflight_settled(S.srv), 0);
+}
+
 /* Reset a stream while its handler is still working: the late answer is dropped, the
  * connection keeps working. */
 static void test_reset_while_async(void **state)
@@ -344,6 +373,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_curl_get_post),   cmocka_unit_test(test_curl_errors_and_gzip),
         cmocka_unit_test(test_nghttp),          cmocka_unit_test(test_client_streams),
+        cmocka_unit_test(test_held_streams),
         cmocka_unit_test(test_reset_while_async), cmocka_unit_test(test_protocol_detection),
         cmocka_unit_test(test_drain_goaway),    cmocka_unit_test(test_connection_budget),
     };

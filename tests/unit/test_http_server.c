@@ -109,6 +109,56 @@ static void test_pipelined(void **state)
     tcli_close(&c);
 }
 
+/* A held request (http_req_hold) keeps its body and headers after its answer while the
+ * connection goes on with the next requests, pipelined ones too; releasing finishes it. */
+static void test_hold(void **state)
+{
+    struct tcli c;
+    struct tresp r;
+    char req[3 * 8192];
+    char body[6000];
+    atomic_store(&th_held_checked, 0);
+    atomic_store(&th_held_bad, 0);
+    assert_int_equal(tcli_connect(&c, S.port), 0);
+    for (int round = 0; round < 2; round++) {
+        /* round 0: one request at a time; round 1: held + echo + held pipelined */
+        size_t n = 0;
+        for (int k = 0; k < (round ? 3 : 1); k++) {
+            memset(body, k == 1 ? 'B' : 'A' + 2 * k + round, sizeof(body));
+            n += (size_t)snprintf(req + n, sizeof(req) - n,
+                                  "POST /%s HTTP/1.1\r\nX-Tag: tag-%d-%d\r\nContent-Length: %zu\r\n\r\n",
+                                  k == 1 ? "echo" : "held", round, k, sizeof(body));
+            memcpy(req + n, body, sizeof(body));
+            n += sizeof(body);
+        }
+        tcli_send(&c, req, n);
+        for (int k = 0; k < (round ? 3 : 1); k++) {
+            assert_int_equal(tcli_read(&c, &r, 2000), 0);
+            assert_int_equal(r.status, 200);
+            if (k == 1)
+                assert_int_equal(r.body_len, sizeof(body));
+            else
+                assert_string_equal(r.body, "held\n");
+            tresp_free(&r);
+        }
+        if (!round) {
+            /* the next request on the connection while the first is still held */
+            tcli_sends(&c, "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nZZZZZ");
+            assert_int_equal(tcli_read(&c, &r, 2000), 0);
+            assert_string_equal(r.body, "ZZZZZ");
+            tresp_free(&r);
+        }
+    }
+    uint64_t end = clock_mono_ns() + 5000000000ull;
+    while (atomic_load(&th_held_checked) < 3 && clock_mono_ns() < end)
+        usleep(1000);
+    assert_int_equal(atomic_load(&th_held_checked), 3);
+    assert_int_equal(atomic_load(&th_held_bad), 0);
+    /* released requests are finished: nothing stays in flight */
+    assert_int_equal(tsrv_inflight_settled(S.srv), 0);
+    tcli_close(&c);
+}
+
 static void test_chunked(void **state)
 {
     struct tcli c;
@@ -786,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_gzip_bomb), /* first: cleanest peak-RSS baseline */
         cmocka_unit_test(test_keepalive_and_routes),
         cmocka_unit_test(test_pipelined),
+        cmocka_unit_test(test_hold),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_limits),

@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,54 @@ static void th_async(http_req_t *req, void *ud)
 
 static int th_async_delay = 50;
 
+/* held (http_req_hold): answered at once, body and a header checked against a copy
+ * 30 ms later on the request's loop, then released */
+static _Atomic int th_held_checked, th_held_bad;
+struct theld {
+    http_req_t *req;
+    slice_t body, tag;
+    char *want_body, *want_tag;
+};
+
+static void th_held_check(void *arg)
+{
+    struct theld *h = arg;
+    if (memcmp(h->body.p, h->want_body, h->body.len) != 0 ||
+        memcmp(h->tag.p, h->want_tag, h->tag.len) != 0)
+        atomic_fetch_add(&th_held_bad, 1);
+    http_req_release(h->req);
+    free(h->want_body);
+    free(h->want_tag);
+    free(h);
+    atomic_fetch_add(&th_held_checked, 1);
+}
+
+static void *th_held_thread(void *arg)
+{
+    struct theld *h = arg;
+    usleep(30000);
+    while (loop_post(http_req_loop(h->req), th_held_check, h) != 0)
+        usleep(1000);
+    return NULL;
+}
+
+static void th_held(http_req_t *req, void *ud)
+{
+    struct theld *h = calloc(1, sizeof(*h));
+    h->req = req;
+    h->body = http_req_body(req);
+    h->tag = http_req_header(req, "x-tag");
+    h->want_body = malloc(h->body.len + 1);
+    memcpy(h->want_body, h->body.p, h->body.len);
+    h->want_tag = malloc(h->tag.len + 1);
+    memcpy(h->want_tag, h->tag.p, h->tag.len);
+    http_req_hold(req);
+    http_respond(req, 200, "text/plain", "held\n", 5);
+    pthread_t t;
+    pthread_create(&t, NULL, th_held_thread, h);
+    pthread_detach(t);
+}
+
 /* set by a test file to add its own routes before the server starts */
 static void (*tsrv_extra_routes)(http_router_t *r);
 
@@ -111,6 +160,7 @@ static void tsrv_start(struct tsrv *t, const http_server_config_t *cfg)
     http_route(t->router, "POST", "/busy", th_busy, NULL);
     http_route(t->router, "POST", "/async", th_async, &th_async_delay);
     http_route(t->router, "GET", "/async", th_async, &th_async_delay);
+    http_route(t->router, "POST", "/held", th_held, NULL);
     if (tsrv_extra_routes)
         tsrv_extra_routes(t->router);
     t->port = http_server_listen(t->srv, "127.0.0.1", 0, t->router);
