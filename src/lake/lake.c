@@ -554,6 +554,30 @@ void lake_acked(lake_t *l, uint64_t seq)
     pthread_mutex_unlock(&l->mu);
 }
 
+int lake_wait_acked(lake_t *l, uint64_t deadline_ns)
+{
+    int rc = 0;
+    pthread_mutex_lock(&l->mu);
+    while (l->acked_seq > l->applied_seq && !l->hole_seq) {
+        if (l->crashed || l->stop) {
+            rc = ORASI_ECLOSED;
+            break;
+        }
+        uint64_t now = clock_mono_ns();
+        if (deadline_ns && now >= deadline_ns) {
+            rc = ORASI_ETIMEOUT;
+            break;
+        }
+        uint64_t until = now + 200000ull; /* appends are not signalled: poll */
+        if (deadline_ns && until > deadline_ns)
+            until = deadline_ns;
+        struct timespec ts = {(time_t)(until / NS_PER_S), (long)(until % NS_PER_S)};
+        pthread_cond_timedwait(&l->done, &l->mu, &ts);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
 int lake_healthy(lake_t *l)
 {
     pthread_mutex_lock(&l->mu);

@@ -111,6 +111,10 @@ int lake_healthy(lake_t *l);
  * then waits until they are appended, so a query started after an answer sees its
  * rows. */
 void lake_acked(lake_t *l, uint64_t seq);
+/* Wait until every acknowledged record is appended (for a flush that must publish what
+ * was acknowledged before it): 0, ORASI_ETIMEOUT at deadline_ns (0 = none), ORASI_ECLOSED.
+ * Not from the thread that appends. */
+int lake_wait_acked(lake_t *l, uint64_t deadline_ns);
 /* Record that `seq` holds nothing for the lake (an empty request): lets the published
  * seq advance past it. */
 void lake_note_seq(lake_t *l, uint64_t seq);

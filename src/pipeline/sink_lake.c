@@ -511,7 +511,9 @@ static int checkpoint_cb(void *ud, uint64_t seq)
 static int sink_lake_flush(sink_t *base, uint64_t deadline_ns)
 {
     struct sink_lake *s = (struct sink_lake *)base;
-    return lake_flush(s->lake, deadline_ns);
+    /* what was acknowledged before the call is published by it */
+    int rc = lake_wait_acked(s->lake, deadline_ns);
+    return rc ? rc : lake_flush(s->lake, deadline_ns);
 }
 
 static int sink_lake_ready(sink_t *base)
