@@ -50,6 +50,10 @@
  *   sequence numbers from restarting once every segment has been deleted, as it holds
  *   the highest seq ever checkpointed.
  *
+ * SEQUENCE SPACE. Numbers run from 1 to WAL_SEQ_MAX (2^62, wal.h); a higher one in a
+ *   file name or checkpoint is corruption. A record that would get a higher number fails
+ *   with ORASI_EFULL before it is numbered (under every policy).
+ *
  * RECOVERY (wal_open)
  *   1. Missing or corrupt checkpoint -> checkpoint 0 (replay everything present).
  *   2. Segments are scanned in order of first seq. A segment's first seq must be the
@@ -115,9 +119,6 @@
 #define WAL_DEFAULT_MAX_RECORD (64u * 1024 * 1024)
 #define WAL_NAME_LEN 28 /* "seg-" + 20 digits + ".wal" */
 #define WAL_FREE_MAX 2  /* checkpointed segments kept for reuse (free-<k>.wal), <= 10 */
-/* Sequence numbers above this in a file name or checkpoint are taken as corruption, so
- * that arithmetic on them can never wrap (2^62 appends is ~146 years at 1 GHz). */
-#define WAL_SEQ_MAX (UINT64_C(1) << 62)
 
 static const char wal_seg_magic[8] = {'O', 'R', 'W', 'A', 'L', 'S', 'E', 'G'};
 static const char wal_ckp_magic[8] = {'O', 'R', 'W', 'A', 'L', 'C', 'K', 'P'};
@@ -1126,10 +1127,45 @@ static void wal_group_end(wal_t *w)
         w->o.group_end(w->o.group_ud);
 }
 
+/* Records that would get a number past WAL_SEQ_MAX fail before they get one (under
+ * policy none too: they were not acknowledged). A segment or checkpoint named after such
+ * a number would be taken for corruption at the next open and its records lost
+ * (fuzz_wal_recovery found it, from a checkpoint at WAL_SEQ_MAX). */
+static void wal_refuse(wal_t *w, struct wal_item *it)
+{
+    uint64_t n = 0, bytes = 0;
+    for (struct wal_item *p = it; p; p = p->next) {
+        n++;
+        bytes += wal_item_bytes(p);
+    }
+    LOG_E("wal", "%s: %" PRIu64 " record(s) refused: the sequence space is used up (next seq %" PRIu64
+                 ")", w->dir, n, w->next_seq);
+    pthread_mutex_lock(&w->mu);
+    w->qbytes -= bytes;
+    wal_account(w);
+    pthread_mutex_unlock(&w->mu);
+    wal_count_error(w, ORASI_EFULL, n);
+    wal_finish(w, it, NULL, ORASI_EFULL, 1);
+    wal_group_end(w);
+}
+
 /* Write one group (everything the queue held), segment by segment. */
 static void wal_write_group(wal_t *w, struct wal_item *head)
 {
     int early = w->o.sync == WAL_SYNC_NONE;
+    uint64_t room = w->next_seq <= WAL_SEQ_MAX ? WAL_SEQ_MAX - w->next_seq + 1 : 0;
+    struct wal_item **pp = &head;
+    while (*pp && room) {
+        pp = &(*pp)->next;
+        room--;
+    }
+    if (*pp) {
+        struct wal_item *over = *pp;
+        *pp = NULL;
+        wal_refuse(w, over);
+        if (!head)
+            return;
+    }
     for (struct wal_item *it = head; it; it = it->next) {
         it->seq = w->next_seq++;
         wal_item_header(it);

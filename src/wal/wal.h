@@ -92,6 +92,10 @@ int wal_append(wal_t *w, uint8_t type, const void *payload, size_t len, wal_done
 #define WAL_MAX_PIECES 4
 int wal_append_borrowed(wal_t *w, uint8_t type, const struct iovec *iov, int n, wal_done_fn done,
                         void *ud);
+/* The highest sequence number. Higher ones in a file name or checkpoint are taken as
+ * corruption, so that arithmetic on them can never wrap (2^62 appends is ~146 years at
+ * 1 GHz); a record that would get a higher one fails with ORASI_EFULL. */
+#define WAL_SEQ_MAX (UINT64_C(1) << 62)
 /* Append and wait until durable; returns the result and the sequence number. */
 int wal_append_sync(wal_t *w, uint8_t type, const void *payload, size_t len, uint64_t *seq);
 

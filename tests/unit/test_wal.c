@@ -318,6 +318,66 @@ static void test_append_borrowed_none(void **state)
     borrowed_case(state, WAL_SYNC_NONE);
 }
 
+/* The end of the sequence space: a checkpoint two below WAL_SEQ_MAX leaves room for two
+ * records; the next ones fail with ORASI_EFULL (policy none too: not acknowledged), and
+ * the two stored ones survive a reopen. Before, a record past WAL_SEQ_MAX was written to
+ * a segment whose name the next open ignored: acknowledged and lost. */
+static void seqmax_case(void **state, enum wal_sync pol)
+{
+    const char *dir = D(state);
+    uint8_t ck[32] = {'O', 'R', 'W', 'A', 'L', 'C', 'K', 'P', 1};
+    uint64_t start = WAL_SEQ_MAX - 2;
+    for (int i = 0; i < 8; i++)
+        ck[16 + i] = (uint8_t)(start >> (8 * i));
+    uint32_t crc = crc32c(0, ck, 24);
+    for (int i = 0; i < 4; i++)
+        ck[24 + i] = (uint8_t)(crc >> (8 * i));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/checkpoint", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(ck, 1, sizeof(ck), f), sizeof(ck));
+    fclose(f);
+    wal_options_t o = opts(pol, 4096);
+    wal_t *w = open_ok(dir, &o);
+    assert_int_equal(wal_last_seq(w), start);
+    uint64_t seq = 0;
+    assert_int_equal(wal_append_sync(w, 1, "a", 1, &seq), 0);
+    assert_int_equal(seq, WAL_SEQ_MAX - 1);
+    assert_int_equal(wal_append_sync(w, 1, "b", 1, &seq), 0);
+    assert_int_equal(seq, WAL_SEQ_MAX);
+    log_set_level(LOG_OFF);
+    assert_int_equal(wal_append_sync(w, 1, "c", 1, &seq), ORASI_EFULL);
+    assert_int_equal(wal_append_sync(w, 1, "d", 1, &seq), ORASI_EFULL);
+    log_set_level(LOG_INFO);
+    wal_close(w);
+    w = open_ok(dir, &o);
+    assert_int_equal(wal_last_seq(w), WAL_SEQ_MAX);
+    wal_cursor_t *c;
+    assert_int_equal(wal_cursor_open(w, &c), 0);
+    uint8_t type;
+    slice_t p;
+    for (uint64_t want = WAL_SEQ_MAX - 1; want <= WAL_SEQ_MAX; want++) {
+        assert_int_equal(wal_cursor_next(c, &seq, &type, &p), 1);
+        assert_int_equal(seq, want);
+        assert_int_equal(p.len, 1);
+        assert_int_equal(p.p[0], want == WAL_SEQ_MAX ? 'b' : 'a');
+    }
+    assert_int_equal(wal_cursor_next(c, &seq, &type, &p), 0);
+    wal_cursor_close(c);
+    wal_close(w);
+}
+
+static void test_seq_space_end(void **state)
+{
+    seqmax_case(state, WAL_SYNC_FSYNC);
+}
+
+static void test_seq_space_end_none(void **state)
+{
+    seqmax_case(state, WAL_SYNC_NONE);
+}
+
 static void test_large_records(void **state)
 {
     /* Records larger than the recovery read window (256 KiB) and than a segment. */
@@ -1705,6 +1765,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_records, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_append_borrowed, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_append_borrowed_none, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_seq_space_end, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_seq_space_end_none, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reopen_continuity, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_group_commit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_group_end, setup_dir, teardown_dir),
