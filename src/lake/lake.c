@@ -357,12 +357,8 @@ static void bufs_destroy(struct lake_buf *b)
 }
 
 /* Published buffers: keep their tables (emptied) for reuse while the pool has room —
- * at most LAKE_SPARE_MAX tables holding three quarters of max_buffer_bytes — else free
- * them. A table filled to flush_bytes holds ~1.2 times that in arrays and heap (~300 MB
- * at the defaults); when load resumes after a pause the first active table and the one
- * after it (while the first is written) both come from the pool, so at the defaults it
- * keeps two: the memory the buffers reach under load anyway, instead of page-faulting
- * ~300 MB back in at every burst (session 6: half of a bench run's faults). */
+ * at most LAKE_SPARE_MAX tables holding half of max_buffer_bytes (a table filled to
+ * flush_rows spans holds ~300 MB of arrays and heap) — else free them. */
 static void bufs_recycle(lake_t *l, struct lake_buf *b)
 {
     while (b) {
@@ -372,7 +368,7 @@ static void bufs_recycle(lake_t *l, struct lake_buf *b)
         size_t cap = colbuf_table_capacity(t);
         pthread_mutex_lock(&l->mu);
         if (!l->stop && l->nspare < LAKE_SPARE_MAX &&
-            l->spare_bytes + cap <= l->o.max_buffer_bytes / 4 * 3) {
+            l->spare_bytes + cap <= l->o.max_buffer_bytes / 2) {
             l->spare[l->nspare++] = t;
             l->spare_bytes += cap;
             b->t = NULL;
