@@ -200,13 +200,7 @@ static int exec(duckdb_connection con, const char *sql, char *err, size_t errlen
 
 static int sql_quote(buf_t *b, const char *s)
 {
-    int rc = buf_append_byte(b, '\'');
-    for (; *s && !rc; s++) {
-        rc = buf_append_byte(b, (uint8_t)*s);
-        if (!rc && *s == '\'')
-            rc = buf_append_byte(b, '\'');
-    }
-    return rc ? rc : buf_append_byte(b, '\'');
+    return sql_out_quote(b, s, '\'');
 }
 
 static int nocase_contains(const char *hay, size_t n, const char *needle)

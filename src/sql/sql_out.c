@@ -152,15 +152,20 @@ static const char *scalar_type_name(duckdb_type id)
     }
 }
 
-int sql_out_ident(buf_t *b, const char *s)
+int sql_out_quote(buf_t *b, const char *s, char q)
 {
-    int rc = buf_append_byte(b, '"');
+    int rc = buf_append_byte(b, (uint8_t)q);
     for (; *s && !rc; s++) {
         rc = buf_append_byte(b, (uint8_t)*s);
-        if (!rc && *s == '"')
-            rc = buf_append_byte(b, '"');
+        if (!rc && *s == q)
+            rc = buf_append_byte(b, (uint8_t)q);
     }
-    return rc ? rc : buf_append_byte(b, '"');
+    return rc ? rc : buf_append_byte(b, (uint8_t)q);
+}
+
+int sql_out_ident(buf_t *b, const char *s)
+{
+    return sql_out_quote(b, s, '"');
 }
 
 /* A struct member's name as DuckDB prints it: bare when it is a plain lower-case

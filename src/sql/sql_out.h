@@ -63,6 +63,9 @@ void sql_out_free(sql_out_t *o);
  * "STRUCT(a INTEGER, \"B c\" VARCHAR)", "DECIMAL(18,3)", "TIMESTAMP WITH TIME ZONE".
  * A struct member's name is quoted unless it is a plain lower-case identifier. */
 int sql_out_type_name(buf_t *b, duckdb_logical_type t);
+/* Append s between quotes q, a quote inside doubled: q '"' for an identifier, '\''
+ * for a string literal. */
+int sql_out_quote(buf_t *b, const char *s, char q);
 /* Append s as a double-quoted SQL identifier ("" inside). */
 int sql_out_ident(buf_t *b, const char *s);
 /* Cap of a type name in an answer's column list. */
