@@ -554,26 +554,29 @@ void lake_acked(lake_t *l, uint64_t seq)
     pthread_mutex_unlock(&l->mu);
 }
 
-int lake_wait_acked(lake_t *l, uint64_t deadline_ns)
+/* Under mu: wait until every acknowledged record is appended (lake_acked). Appends are
+ * not signalled (a group's take well under a millisecond): poll every 0.2 ms. */
+static int wait_acked_locked(lake_t *l, uint64_t deadline_ns)
 {
-    int rc = 0;
-    pthread_mutex_lock(&l->mu);
     while (l->acked_seq > l->applied_seq && !l->hole_seq) {
-        if (l->crashed || l->stop) {
-            rc = ORASI_ECLOSED;
-            break;
-        }
+        if (l->crashed || l->stop)
+            return ORASI_ECLOSED;
         uint64_t now = clock_mono_ns();
-        if (deadline_ns && now >= deadline_ns) {
-            rc = ORASI_ETIMEOUT;
-            break;
-        }
-        uint64_t until = now + 200000ull; /* appends are not signalled: poll */
+        if (deadline_ns && now >= deadline_ns)
+            return ORASI_ETIMEOUT;
+        uint64_t until = now + 200000ull;
         if (deadline_ns && until > deadline_ns)
             until = deadline_ns;
         struct timespec ts = {(time_t)(until / NS_PER_S), (long)(until % NS_PER_S)};
         pthread_cond_timedwait(&l->done, &l->mu, &ts);
     }
+    return 0;
+}
+
+int lake_wait_acked(lake_t *l, uint64_t deadline_ns)
+{
+    pthread_mutex_lock(&l->mu);
+    int rc = wait_acked_locked(l, deadline_ns);
     pthread_mutex_unlock(&l->mu);
     return rc;
 }
@@ -1419,9 +1422,12 @@ static int hot_valid(const lake_t *l, const lake_hot_snap_t *s)
 int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after,
                    lake_hot_snap_t *snap)
 {
-    int rc = 0;
     pthread_mutex_lock(&l->mu);
-    for (;;) {
+    /* records acknowledged before the query are still on their way into the buffers */
+    int rc = wait_acked_locked(l, deadline_ns);
+    if (rc == ORASI_ETIMEOUT)
+        rc = ORASI_EBUSY;
+    while (!rc) {
         if (l->stop || l->crashed) {
             rc = ORASI_ECLOSED;
             break;
@@ -1430,10 +1436,7 @@ int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after
          * pending set exists whose commit could not be recognised (no new WAL seq) */
         int wait = (after && after->pending && l->st.flushes == after->gen) ||
                    (l->pending && l->pending_seq <= l->published_seq);
-        /* acknowledged records still on their way into the buffers (a group's appends
-         * take well under a millisecond; nobody signals them, so poll) */
-        int lag = !wait && l->acked_seq > l->applied_seq && !l->hole_seq;
-        if (!wait && !lag)
+        if (!wait)
             break;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1442,7 +1445,7 @@ int lake_hot_begin(lake_t *l, uint64_t deadline_ns, const lake_hot_snap_t *after
             rc = ORASI_EBUSY;
             break;
         }
-        uint64_t until = now + (lag ? 200000ull : 100000000ull);
+        uint64_t until = now + 100000000ull;
         if (deadline_ns && until > deadline_ns)
             until = deadline_ns;
         ts.tv_sec = (time_t)(until / NS_PER_S);
