@@ -276,6 +276,17 @@ enum { G_TRACE, G_SPAN, G_UID };
 struct lg_group {
     uint8_t kind;
     uint8_t raw[16]; /* the value (trace 16, span 8, uid 8 bytes) */
+    uint64_t t0;     /* traces: the trace's earliest timestamp in the template (its anchor) */
+};
+
+/* Where one span or event timestamp sits in a template's bytes (traces): fixed64 little
+ * endian in protobuf, 19 decimal digits in JSON. Each use moves a trace's timestamps as
+ * one: t' = t0 + shift + (t - t0) * scale, with shift and scale drawn per trace, so every
+ * use carries its own start times and durations and children stay inside their parents. */
+struct lg_tsite {
+    uint32_t off;
+    uint32_t group; /* the trace's group */
+    uint64_t v;     /* the value in the template */
 };
 
 struct lg_item_ids {
@@ -294,6 +305,8 @@ struct lg_tmpl {
     size_t ngroups;
     struct lg_item_ids *items;
     size_t nitems;
+    struct lg_tsite *tsites; /* traces: every timestamp, in body order */
+    size_t ntsites;
 };
 
 struct lggen {
@@ -309,6 +322,9 @@ struct lggen {
     uint64_t built;
     uint8_t *newvals; /* per-group fresh values while stamping */
     size_t newvals_cap;
+    int64_t *tshift; /* per-group time shift (ns) and scale while stamping (traces) */
+    double *tscale;
+    size_t tcap;
 };
 
 #define KV_S(kv, k, v)                                                                             \
@@ -477,8 +493,11 @@ void lggen_destroy(lggen_t *g)
             orasi_free(t->sites);
             orasi_free(t->groups);
             orasi_free(t->items);
+            orasi_free(t->tsites);
         }
     orasi_free(g->newvals);
+    orasi_free(g->tshift);
+    orasi_free(g->tscale);
     if (g->fixed)
         arena_destroy(g->fixed);
     if (g->scratch)
@@ -1240,7 +1259,32 @@ struct lg_collect {
     size_t expect_sites; /* occurrences the encoded body must contain */
     uint32_t *tab;       /* dedup table: group numbers, UINT32_MAX = empty */
     size_t tmask;
+    struct lg_tsite *ts; /* traces: timestamps in the order the encoders write them */
+    size_t nts, tscap;
+    int oom;
 };
+
+/* Note timestamp v of trace group tg (lg_find_tsites finds its offset later). */
+static void lg_ts_add(struct lg_collect *c, uint64_t v, uint32_t tg)
+{
+    if (c->oom || v == 0) /* (the protobuf encoder omits a zero field) */
+        return;
+    if (c->nts == c->tscap) {
+        size_t ncap = c->tscap ? c->tscap * 2 : 256;
+        struct lg_tsite *n = orasi_realloc(c->ts, ncap * sizeof(*n));
+        if (!n) {
+            c->oom = 1;
+            return;
+        }
+        c->ts = n;
+        c->tscap = ncap;
+    }
+    c->ts[c->nts].off = 0;
+    c->ts[c->nts].group = tg;
+    c->ts[c->nts++].v = v;
+    if (!c->groups[tg].t0 || v < c->groups[tg].t0)
+        c->groups[tg].t0 = v;
+}
 
 static int lg_hexval(int c)
 {
@@ -1331,7 +1375,14 @@ static int lg_collect(enum otlp_signal sig, const void *model, struct lg_collect
                     c->items[c->nitems].a = (uint32_t)tg;
                     c->items[c->nitems++].b = (uint32_t)sg;
                     c->expect_sites += 2 + (s->parent_span_id.len ? 1 : 0);
+                    /* both encoders write start, end, then each event's time */
+                    lg_ts_add(c, s->start_time_unix_nano, (uint32_t)tg);
+                    lg_ts_add(c, s->end_time_unix_nano, (uint32_t)tg);
+                    for (size_t e = 0; e < s->n_events; e++)
+                        lg_ts_add(c, s->events[e].time_unix_nano, (uint32_t)tg);
                 }
+        if (c->oom)
+            return ORASI_ENOMEM;
             }
     } else if (sig == OTLP_LOGS) {
         const otlp_logs_t *l = model;
@@ -1444,6 +1495,53 @@ out:
     return rc;
 }
 
+/* How timestamp v is written: 8 bytes little endian (protobuf fixed64), or 19 decimal
+ * digits (JSON's quoted uint64; every time between 2001 and 2286). Returns the length,
+ * 0 when v has no such form. */
+static size_t lg_ts_rep(enum lggen_encoding enc, uint64_t v, uint8_t out[20])
+{
+    if (enc != LGGEN_JSON) {
+        for (int i = 0; i < 8; i++)
+            out[i] = (uint8_t)(v >> (8 * i));
+        return 8;
+    }
+    if (v < 1000000000000000000ull || v > 9999999999999999999ull)
+        return 0;
+    for (int i = 18; i >= 0; i--, v /= 10)
+        out[i] = (uint8_t)('0' + v % 10);
+    return 19;
+}
+
+/*
+ * Find each collected timestamp in the body, in order: the encoders write a trace
+ * request's timestamps in model order, so each is searched from just past the previous
+ * one, and must be preceded by a fixed64 tag of the span/event time fields (protobuf) or
+ * a quote (JSON). Returns 0 or ORASI_EINTERNAL when one is missing.
+ */
+static int lg_find_tsites(enum lggen_encoding enc, struct lg_tsite *ts, size_t nts,
+                          slice_t body)
+{
+    size_t from = 1;
+    for (size_t i = 0; i < nts; i++) {
+        uint8_t rep[20];
+        size_t len = lg_ts_rep(enc, ts[i].v, rep);
+        if (len == 0)
+            return ORASI_EINTERNAL;
+        size_t off = from;
+        for (;; off++) {
+            if (off + len > body.len)
+                return ORASI_EINTERNAL;
+            uint8_t lead = body.p[off - 1];
+            int lead_ok = enc == LGGEN_JSON ? lead == '"' : (lead == 0x39 || lead == 0x41 || lead == 0x09);
+            if (lead_ok && body.p[off] == rep[0] && memcmp(body.p + off, rep, len) == 0)
+                break;
+        }
+        ts[i].off = (uint32_t)off;
+        from = off + len + 1;
+    }
+    return 0;
+}
+
 static int lg_tmpl_build(lggen_t *g, struct lg_tmpl *t, enum otlp_signal sig, size_t n,
                          uint64_t now_ns)
 {
@@ -1505,14 +1603,20 @@ static int lg_tmpl_build(lggen_t *g, struct lg_tmpl *t, enum otlp_signal sig, si
         rc = ORASI_EINTERNAL;
         goto out;
     }
+    if ((rc = lg_find_tsites(g->enc, c.ts, c.nts, buf_slice(&t->body))) < 0)
+        goto out;
     orasi_free(t->groups);
     orasi_free(t->items);
     t->groups = c.groups;
     t->ngroups = c.ngroups;
     t->items = c.items;
     t->nitems = c.nitems;
+    orasi_free(t->tsites);
+    t->tsites = c.ts;
+    t->ntsites = c.nts;
     c.groups = NULL;
     c.items = NULL;
+    c.ts = NULL;
     t->nsites = (size_t)ns;
     t->n = n;
     t->uses = 0;
@@ -1524,8 +1628,45 @@ out:
     orasi_free(c.groups);
     orasi_free(c.items);
     orasi_free(c.tab);
+    orasi_free(c.ts);
     arena_reset(g->scratch);
     return rc;
+}
+
+/* Move every trace of template t in the copy at `out` by its own shift (±250 ms) and
+ * scale (lognormal, median 1, clamped to [0.5, 2]): fresh start times and durations for
+ * every use, the structure of each trace kept (see struct lg_tsite). */
+static int lg_stamp_times(lggen_t *g, const struct lg_tmpl *t, uint8_t *out)
+{
+    if (g->tcap < t->ngroups) {
+        int64_t *sh = orasi_realloc(g->tshift, t->ngroups * sizeof(*sh));
+        if (!sh)
+            return ORASI_ENOMEM;
+        g->tshift = sh;
+        double *sc = orasi_realloc(g->tscale, t->ngroups * sizeof(*sc));
+        if (!sc)
+            return ORASI_ENOMEM;
+        g->tscale = sc;
+        g->tcap = t->ngroups;
+    }
+    for (size_t i = 0; i < t->ngroups; i++) {
+        if (t->groups[i].kind != G_TRACE)
+            continue;
+        double f = lgrand_lognormal(&g->rid, 1.0, 0.2);
+        g->tshift[i] = (int64_t)lgrand_below(&g->rid, 500000000u) - 250000000;
+        g->tscale[i] = f < 0.5 ? 0.5 : f > 2.0 ? 2.0 : f;
+    }
+    for (size_t i = 0; i < t->ntsites; i++) {
+        const struct lg_tsite *s = &t->tsites[i];
+        uint64_t t0 = t->groups[s->group].t0;
+        uint64_t nv = (uint64_t)((int64_t)t0 + g->tshift[s->group]) +
+                      (uint64_t)((double)(s->v - t0) * g->tscale[s->group]);
+        uint8_t rep[20];
+        size_t len = lg_ts_rep(g->enc, nv, rep);
+        if (len) /* (JSON: a time outside 2001..2286 keeps the template's value) */
+            memcpy(out + s->off, rep, len);
+    }
+    return 0;
 }
 
 int lggen_next(lggen_t *g, enum otlp_signal sig, size_t n, uint64_t now_ns, buf_t *body,
@@ -1558,6 +1699,8 @@ int lggen_next(lggen_t *g, enum otlp_signal sig, size_t n, uint64_t now_ns, buf_
         lg_rep(g->enc, t->groups[s->group].kind, g->newvals + (size_t)s->group * 16,
                body->data + base + s->off);
     }
+    if (t->ntsites && (rc = lg_stamp_times(g, t, body->data + base)) < 0)
+        return rc;
     if (acks) {
         size_t line = sig == OTLP_TRACES ? 50 : 17;
         if ((rc = buf_reserve(acks, t->nitems * line)) < 0)

@@ -19,6 +19,8 @@
  *     requests. Every use re-stamps a template's ids in place with fresh random values
  *     (trace ids, span ids — parents follow their span — and a per-item "loadgen.id"
  *     attribute on log records and metric points), so every request carries unique ids.
+ *     Trace templates also move each trace's times by a fresh shift and scale per use,
+ *     so start times and durations do not repeat either (parents still enclose children).
  *     A template is rebuilt from scratch after LGGEN_MAX_USES uses or when older than
  *     LGGEN_MAX_AGE_NS, which keeps timestamps fresh and the content varied.
  *

@@ -704,6 +704,97 @@ static void test_http_response_parser(void **state)
     buf_free(&scratch);
 }
 
+static size_t distinct_u64(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_u64);
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d += i == 0 || v[i] != v[i - 1];
+    return d;
+}
+
+/* Templates are reused (LGGEN_MAX_USES), but each use moves every trace's times by its
+ * own shift and scale: start times and durations do not repeat from use to use (as they
+ * do not in real traffic: a repeated value would flatter the lake's compression), and a
+ * child still starts after its parent and ends before it. */
+static void check_times_fresh(enum lggen_encoding enc)
+{
+    lggen_t *g = lggen_create(5, 1, enc);
+    assert_non_null(g);
+    arena_t *a = arena_create(1 << 20, 0);
+    buf_t body;
+    buf_init(&body, LGGEN_MAX_BODY);
+    enum { REQS = 3 * LGGEN_POOL, N = 100 };
+    uint64_t *starts = calloc(REQS * N, sizeof(*starts));
+    uint64_t *durs = calloc(REQS * N, sizeof(*durs));
+    assert_non_null(starts);
+    assert_non_null(durs);
+    size_t ns = 0, nested = 0;
+    uint64_t now = clock_wall_ns();
+    for (int r = 0; r < REQS; r++) {
+        buf_clear(&body);
+        assert_int_equal(lggen_next(g, OTLP_TRACES, N, now, &body, NULL), N);
+        arena_reset(a);
+        otlp_traces_t t;
+        assert_int_equal(decode(enc, OTLP_TRACES, buf_slice(&body), a, &t), 0);
+        const otlp_span_t *all[N];
+        size_t k = 0;
+        for (size_t i = 0; i < t.n_resource_spans; i++)
+            for (size_t j = 0; j < t.resource_spans[i].n_scope_spans; j++)
+                for (size_t m = 0; m < t.resource_spans[i].scope_spans[j].n_spans; m++)
+                    all[k++] = &t.resource_spans[i].scope_spans[j].spans[m];
+        assert_int_equal(k, N);
+        for (size_t i = 0; i < N; i++) {
+            const otlp_span_t *s = all[i];
+            assert_true(s->end_time_unix_nano > s->start_time_unix_nano);
+            /* within a few seconds of the clock (the shift is at most 250 ms) */
+            assert_true(s->start_time_unix_nano > now - 10 * 1000000000ull);
+            assert_true(s->end_time_unix_nano < now + 10 * 1000000000ull);
+            for (size_t e = 0; e < s->n_events; e++) {
+                assert_true(s->events[e].time_unix_nano >= s->start_time_unix_nano);
+                assert_true(s->events[e].time_unix_nano <= s->end_time_unix_nano);
+            }
+            starts[ns] = s->start_time_unix_nano;
+            durs[ns++] = s->end_time_unix_nano - s->start_time_unix_nano;
+            if (!s->parent_span_id.len)
+                continue;
+            for (size_t q = 0; q < N; q++)
+                if (all[q]->span_id.len == 8 &&
+                    memcmp(all[q]->span_id.id, s->parent_span_id.id, 8) == 0) {
+                    assert_true(s->start_time_unix_nano >= all[q]->start_time_unix_nano);
+                    assert_true(s->end_time_unix_nano <= all[q]->end_time_unix_nano);
+                    nested++;
+                }
+        }
+    }
+    size_t ds = distinct_u64(starts, ns), dd = distinct_u64(durs, ns);
+    print_message("%zu spans over %d requests: %zu distinct start times, %zu distinct "
+                  "durations, %zu parent/child pairs checked, %llu templates built\n",
+                  ns, REQS, ds, dd, nested, (unsigned long long)lggen_templates_built(g));
+    /* every template was used 3 times: without fresh times at most a third would differ */
+    assert_true(lggen_templates_built(g) <= LGGEN_POOL);
+    assert_true(ds * 100 >= ns * 99);
+    assert_true(dd * 100 >= ns * 99);
+    assert_true(nested > ns / 2);
+    free(starts);
+    free(durs);
+    buf_free(&body);
+    arena_destroy(a);
+    lggen_destroy(g);
+}
+
+static void test_times_fresh_protobuf(void **state)
+{
+    (void)state;
+    check_times_fresh(LGGEN_PROTOBUF);
+}
+
+static void test_times_fresh_json(void **state)
+{
+    (void)state;
+    check_times_fresh(LGGEN_JSON);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -714,6 +805,8 @@ int main(void)
         cmocka_unit_test(test_requests_decode_protobuf),
         cmocka_unit_test(test_requests_decode_json),
         cmocka_unit_test(test_ids_unique_100k),
+        cmocka_unit_test(test_times_fresh_protobuf),
+        cmocka_unit_test(test_times_fresh_json),
         cmocka_unit_test(test_seed_reproducible),
         cmocka_unit_test(test_alloc_failure),
         cmocka_unit_test(test_parse_partial),
