@@ -122,7 +122,12 @@ def render(jsonl, out):
     ingest = [r for r in recs if r["s"] == "ingest"]
     decode = [r for r in recs if r["s"] == "decode"]
     lake = [r for r in recs if r["s"] == "lake"]
-    lake_main = [r for r in lake if r.get("batch", 100) == 100] or lake
+    # The lake goal is judged at loadgen's default of 100 spans per request (the strictest
+    # size measured); the OpenTelemetry SDKs' default export batch (512) and agent-sized
+    # batches (4096) are reported next to it with their own status.
+    judged = 100 if any(r.get("batch", 100) == 100 for r in lake) else min(
+        (r.get("batch", 100) for r in lake), default=100)
+    lake_main = [r for r in lake if r.get("batch", 100) == judged] or lake
     end = next((r for r in recs if r["s"] == "end"), {})
     L = []
     w = L.append
@@ -182,13 +187,17 @@ def render(jsonl, out):
         w("| Ingest, OTLP HTTP/protobuf | n/a | ≥ 1,000,000 | %s |" % status(None))
     if lake:
         v = med([r["spans_per_cpu_s"] for r in lake_main])
-        w("| Ingest into Parquet (WAL fsync), 100 spans per request: spans per server CPU-second, first byte to last row published | %s | ≥ 500,000 | %s |"
-          % (spread([r["spans_per_cpu_s"] for r in lake_main], f0), status(v >= 5e5)))
+        w("| Ingest into Parquet (WAL fsync), %d spans per request: spans per server CPU-second, first byte to last row published | %s | ≥ 500,000 | %s |"
+          % (judged, spread([r["spans_per_cpu_s"] for r in lake_main], f0), status(v >= 5e5)))
         for b, rb in by_batch(lake):
-            if b == 100:
+            if b == judged:
                 continue
-            w("| the same with %d spans per request (the OpenTelemetry SDKs' default export batch) | %s | (context) | — |"
-              % (b, spread([r["spans_per_cpu_s"] for r in rb], f0)))
+            vb = med([r["spans_per_cpu_s"] for r in rb])
+            why = {512: "the OpenTelemetry SDKs' default export batch",
+                   4096: "the size of the batches Orasi's agent and the Collector's batch processor send"}
+            w("| the same with %d spans per request (%s) | %s | ≥ 500,000 | %s |"
+              % (b, why.get(b, "another request size"), spread([r["spans_per_cpu_s"] for r in rb], f0),
+                 status(vb >= 5e5)))
         ratio = [r["req_bytes_per_span"] / r["pq_bytes_per_span"] for r in lake_main if r["pq_bytes_per_span"] > 0]
         if ratio:
             w("| On disk: OTLP protobuf request bytes per span ÷ Parquet bytes per span | %s | ≥ 10 | %s |"
@@ -298,10 +307,13 @@ def render(jsonl, out):
       "the server's CPU is read once every "
       "buffered row is published (`orasi_lake_rows_buffered` = 0), so the figure covers the "
       "whole path to Parquet. Bytes per span: HTTP request bytes sent (protobuf bodies plus "
-      "headers) ÷ spans sent, next to Parquet bytes on disk ÷ rows published. Two request "
-      "sizes: loadgen's default of 100 spans (the goal is judged on it) and 512, the "
-      "OpenTelemetry SDKs' default export batch (per-request costs — HTTP, WAL record, group "
-      "commit, thread hand-offs — spread over more spans).")
+      "headers) ÷ spans sent, next to Parquet bytes on disk ÷ rows published. Request "
+      "sizes: loadgen's default of 100 spans (the goal is judged on it, the strictest: "
+      "per-request costs — HTTP, WAL record, group commit, thread hand-offs — weigh five "
+      "times more per span than at 512); 512, the OpenTelemetry SDKs' default export batch; "
+      "4096, the size of the batches Orasi's agent and the Collector's batch processor send "
+      "(up to 8192 items or 2 MiB). The spans' content is loadgen's "
+      "(docs/internals/loadgen.md): ids, start times and durations are fresh in every request.")
     w("")
     if lake:
         errs = sum(r["failed"] for r in lake)
