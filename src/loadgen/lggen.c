@@ -289,6 +289,12 @@ struct lg_tsite {
     uint64_t v;     /* the value in the template */
 };
 
+/* How one use moves a trace: t' = t0 + shift + (t - t0) * scale. */
+struct lg_move {
+    int64_t shift; /* ns */
+    double scale;
+};
+
 struct lg_item_ids {
     uint32_t a, b; /* traces: trace group, span group; logs/metrics: uid group (a) */
 };
@@ -322,9 +328,8 @@ struct lggen {
     uint64_t built;
     uint8_t *newvals; /* per-group fresh values while stamping */
     size_t newvals_cap;
-    int64_t *tshift; /* per-group time shift (ns) and scale while stamping (traces) */
-    double *tscale;
-    size_t tcap;
+    struct lg_move *moves; /* per group while stamping times (traces) */
+    size_t moves_cap;
 };
 
 #define KV_S(kv, k, v)                                                                             \
@@ -496,8 +501,7 @@ void lggen_destroy(lggen_t *g)
             orasi_free(t->tsites);
         }
     orasi_free(g->newvals);
-    orasi_free(g->tshift);
-    orasi_free(g->tscale);
+    orasi_free(g->moves);
     if (g->fixed)
         arena_destroy(g->fixed);
     if (g->scratch)
@@ -1381,9 +1385,9 @@ static int lg_collect(enum otlp_signal sig, const void *model, struct lg_collect
                     for (size_t e = 0; e < s->n_events; e++)
                         lg_ts_add(c, s->events[e].time_unix_nano, (uint32_t)tg);
                 }
+            }
         if (c->oom)
             return ORASI_ENOMEM;
-            }
     } else if (sig == OTLP_LOGS) {
         const otlp_logs_t *l = model;
         for (size_t i = 0; i < l->n_resource_logs; i++)
@@ -1518,8 +1522,7 @@ static size_t lg_ts_rep(enum lggen_encoding enc, uint64_t v, uint8_t out[20])
  * one, and must be preceded by a fixed64 tag of the span/event time fields (protobuf) or
  * a quote (JSON). Returns 0 or ORASI_EINTERNAL when one is missing.
  */
-static int lg_find_tsites(enum lggen_encoding enc, struct lg_tsite *ts, size_t nts,
-                          slice_t body)
+static int lg_find_tsites(enum lggen_encoding enc, struct lg_tsite *ts, size_t nts, slice_t body)
 {
     size_t from = 1;
     for (size_t i = 0; i < nts; i++) {
@@ -1532,7 +1535,9 @@ static int lg_find_tsites(enum lggen_encoding enc, struct lg_tsite *ts, size_t n
             if (off + len > body.len)
                 return ORASI_EINTERNAL;
             uint8_t lead = body.p[off - 1];
-            int lead_ok = enc == LGGEN_JSON ? lead == '"' : (lead == 0x39 || lead == 0x41 || lead == 0x09);
+            /* fixed64 tags: span start (7) 0x39, span end (8) 0x41, event time (1) 0x09 */
+            int lead_ok =
+                enc == LGGEN_JSON ? lead == '"' : (lead == 0x39 || lead == 0x41 || lead == 0x09);
             if (lead_ok && body.p[off] == rep[0] && memcmp(body.p + off, rep, len) == 0)
                 break;
         }
@@ -1638,29 +1643,26 @@ out:
  * every use, the structure of each trace kept (see struct lg_tsite). */
 static int lg_stamp_times(lggen_t *g, const struct lg_tmpl *t, uint8_t *out)
 {
-    if (g->tcap < t->ngroups) {
-        int64_t *sh = orasi_realloc(g->tshift, t->ngroups * sizeof(*sh));
-        if (!sh)
+    if (g->moves_cap < t->ngroups) {
+        struct lg_move *m = orasi_realloc(g->moves, t->ngroups * sizeof(*m));
+        if (!m)
             return ORASI_ENOMEM;
-        g->tshift = sh;
-        double *sc = orasi_realloc(g->tscale, t->ngroups * sizeof(*sc));
-        if (!sc)
-            return ORASI_ENOMEM;
-        g->tscale = sc;
-        g->tcap = t->ngroups;
+        g->moves = m;
+        g->moves_cap = t->ngroups;
     }
     for (size_t i = 0; i < t->ngroups; i++) {
         if (t->groups[i].kind != G_TRACE)
             continue;
         double f = lgrand_lognormal(&g->rid, 1.0, 0.2);
-        g->tshift[i] = (int64_t)lgrand_below(&g->rid, 500000000u) - 250000000;
-        g->tscale[i] = f < 0.5 ? 0.5 : f > 2.0 ? 2.0 : f;
+        g->moves[i].shift = (int64_t)lgrand_below(&g->rid, 500000000u) - 250000000;
+        g->moves[i].scale = f < 0.5 ? 0.5 : f > 2.0 ? 2.0 : f;
     }
     for (size_t i = 0; i < t->ntsites; i++) {
         const struct lg_tsite *s = &t->tsites[i];
+        const struct lg_move *m = &g->moves[s->group];
         uint64_t t0 = t->groups[s->group].t0;
-        uint64_t nv = (uint64_t)((int64_t)t0 + g->tshift[s->group]) +
-                      (uint64_t)((double)(s->v - t0) * g->tscale[s->group]);
+        uint64_t nv =
+            (uint64_t)((int64_t)t0 + m->shift) + (uint64_t)((double)(s->v - t0) * m->scale);
         uint8_t rep[20];
         size_t len = lg_ts_rep(g->enc, nv, rep);
         if (len) /* (JSON: a time outside 2001..2286 keeps the template's value) */
