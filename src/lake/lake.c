@@ -808,11 +808,16 @@ static int flush_once(lake_t *l)
     l->st.flushes++;
     l->st.published_seq = l->published_seq;
     l->flush_err = 0;
-    if (l->pending_gen > l->flush_done)
-        l->flush_done = l->pending_gen;
+    uint64_t gen = l->pending_gen;
+    pthread_mutex_unlock(&l->mu);
+    /* the tables go back to the pool before the flush counts as done, so a caller of
+     * lake_flush() finds them there */
+    bufs_recycle(l, p);
+    pthread_mutex_lock(&l->mu);
+    if (gen > l->flush_done)
+        l->flush_done = gen;
     pthread_cond_broadcast(&l->done);
     pthread_mutex_unlock(&l->mu);
-    bufs_recycle(l, p);
     if (nfiles)
         lake_upload_kick(l->up); /* after the commit: the files are listed */
     metric_add(l->m.files, (double)nfiles);
