@@ -422,6 +422,7 @@ void colbuf_table_destroy(colbuf_table_t *t)
             b = next;
         }
     }
+    orasi_free(t->memo);
     orasi_free(t);
 }
 
@@ -460,6 +461,8 @@ void colbuf_table_reset(colbuf_table_t *t)
     t->array_bytes = 0;
     t->min_ts = INT64_MAX;
     t->max_ts = INT64_MIN;
+    if (t->memo)
+        memset(t->memo, 0, COLBUF_MEMO_SLOTS * sizeof(*t->memo));
 }
 
 static size_t col_capacity(const colbuf_col_t *c)
@@ -477,6 +480,8 @@ size_t colbuf_table_capacity(const colbuf_table_t *t)
     size_t n = 0;
     for (size_t i = 0; i < t->schema->ncols; i++)
         n += col_capacity(&t->cols[i]);
+    if (t->memo)
+        n += COLBUF_MEMO_SLOTS * sizeof(*t->memo);
     for (int k = 0; k < 2; k++)
         for (const struct colbuf_block *b = k ? t->spare : t->blocks; b; b = b->next)
             n += b->size;
@@ -697,6 +702,66 @@ int colbuf_put_istr(colbuf_table_t *t, colbuf_col_t *c, const void *p, size_t le
     return 0;
 }
 
+/* ---- memo ------------------------------------------------------------------------------ */
+
+/* 64-bit hash of two byte strings (a resource is ~0.5-1 KB): four independent lanes of
+ * 8 bytes each per step, so the multiplies overlap. Never 0: 0 marks an empty slot. */
+static uint64_t memo_hash(slice_t a, slice_t b)
+{
+    const uint64_t K1 = 0xff51afd7ed558ccdull, K2 = 0xc4ceb9fe1a85ec53ull;
+    uint64_t h[4] = {0x9e3779b97f4a7c15ull ^ a.len, 0x2545f4914f6cdd1dull ^ b.len,
+                     0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull};
+    for (int k = 0; k < 2; k++) {
+        const uint8_t *p = k ? b.p : a.p;
+        size_t n = k ? b.len : a.len, i = 0;
+        for (; i + 32 <= n; i += 32)
+            for (int j = 0; j < 4; j++) {
+                uint64_t w;
+                memcpy(&w, p + i + 8 * j, 8);
+                h[j] = (h[j] ^ w) * K1;
+                h[j] ^= h[j] >> 31;
+            }
+        for (int j = 0; i < n; i += 8, j++) {
+            uint64_t w = 0;
+            memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+            h[j] = (h[j] ^ w) * K1;
+            h[j] ^= h[j] >> 31;
+        }
+    }
+    uint64_t x = (h[0] ^ (h[1] * K2)) + (h[2] ^ (h[3] * K1));
+    x = (x ^ (x >> 29)) * K2;
+    x ^= x >> 32;
+    return x ? x : 1;
+}
+
+const colbuf_memo_t *colbuf_memo_get(const colbuf_table_t *t, slice_t key, slice_t key2,
+                                     uint64_t *hash)
+{
+    *hash = memo_hash(key, key2);
+    if (!t->memo)
+        return NULL;
+    const colbuf_memo_t *e = &t->memo[*hash % COLBUF_MEMO_SLOTS];
+    if (e->hash == *hash && e->key.len == key.len && e->key2.len == key2.len &&
+        memcmp(e->key.p, key.p, key.len) == 0 &&
+        (!key2.len || memcmp(e->key2.p, key2.p, key2.len) == 0))
+        return e;
+    return NULL;
+}
+
+void colbuf_memo_put(colbuf_table_t *t, uint64_t hash, slice_t key, slice_t key2,
+                     colbuf_range_t r, const slice_t s[2])
+{
+    if (!t->memo && !(t->memo = orasi_calloc(COLBUF_MEMO_SLOTS, sizeof(*t->memo))))
+        return;
+    colbuf_memo_t *e = &t->memo[hash % COLBUF_MEMO_SLOTS];
+    slice_t k, k2 = {0};
+    e->hash = 0;
+    if (colbuf_strdup(t, key.p, key.len, &k) ||
+        (key2.len && colbuf_strdup(t, key2.p, key2.len, &k2)))
+        return;
+    *e = (colbuf_memo_t){hash, k, k2, r, {s[0], s[1]}};
+}
+
 int colbuf_put_range(colbuf_table_t *t, colbuf_col_t *c, size_t off, size_t len)
 {
     if (off > UINT32_MAX || len > UINT32_MAX - off)
@@ -739,6 +804,8 @@ void colbuf_mark(const colbuf_table_t *t, colbuf_mark_t *m)
 /* Heap bytes of the undone row are not reclaimed (they are freed with the table). */
 void colbuf_rollback(colbuf_table_t *t, const colbuf_mark_t *m)
 {
+    if (t->memo) /* entries made since the mark may point at the undone rows */
+        memset(t->memo, 0, COLBUF_MEMO_SLOTS * sizeof(*t->memo));
     size_t i = 0;
     for (size_t k = 0; k < t->schema->ncols; k++)
         rollback_col(&t->cols[k], m->n, &i);

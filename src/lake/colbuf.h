@@ -127,6 +127,18 @@ typedef struct colbuf_col {
 /* Heap block list for string bytes. */
 struct colbuf_block;
 
+/* A memo of row parts stored once and then shared by reference (flatten.c: a resource's
+ * attributes, service name and schema url), keyed by content bytes: key (a resource's
+ * encoded bytes) and key2 (its schema url). Entries point at rows of their table, so
+ * colbuf_table_reset and colbuf_rollback forget them all. */
+#define COLBUF_MEMO_SLOTS 256 /* direct-mapped by hash: a newer key replaces an older one */
+typedef struct colbuf_memo {
+    uint64_t hash; /* 0: empty slot */
+    slice_t key, key2; /* copies in the table's heap */
+    colbuf_range_t r;
+    slice_t s[2];
+} colbuf_memo_t;
+
 typedef struct colbuf_table {
     const colbuf_schema_t *schema;
     colbuf_col_t *cols; /* schema->ncols entries */
@@ -138,6 +150,7 @@ typedef struct colbuf_table {
     size_t block_used;  /* bytes used in the current (first) block */
     size_t max_bytes;   /* cap on heap_bytes + array_bytes */
     int64_t min_ts, max_ts; /* partition-time range of the rows (INT64_MAX/INT64_MIN empty) */
+    colbuf_memo_t *memo;    /* COLBUF_MEMO_SLOTS entries once the first is put, owned */
 } colbuf_table_t;
 
 /* Create an empty table for `sig` holding at most max_bytes (0 = 4 GiB). NULL on
@@ -149,6 +162,13 @@ void colbuf_table_destroy(colbuf_table_t *t);
  * not allocate, copy on growth or page-fault. heap_bytes/array_bytes restart from zero
  * and grow as if the table were new (thresholds and caps see the same numbers). */
 void colbuf_table_reset(colbuf_table_t *t);
+/* The memo entry for (key, key2), or NULL; *hash is set for colbuf_memo_put. */
+const colbuf_memo_t *colbuf_memo_get(const colbuf_table_t *t, slice_t key, slice_t key2,
+                                     uint64_t *hash);
+/* Remember (key, key2) -> r, s[0], s[1], copying the keys into the table's heap. A
+ * failure (no memory) only means nothing is remembered. */
+void colbuf_memo_put(colbuf_table_t *t, uint64_t hash, slice_t key, slice_t key2,
+                     colbuf_range_t r, const slice_t s[2]);
 /* Memory the table holds, used or not (for capping a pool of recycled tables). */
 size_t colbuf_table_capacity(const colbuf_table_t *t);
 /* Memory held by the table. */

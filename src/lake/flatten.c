@@ -395,21 +395,35 @@ static int resource_cached(flatten_t *f, colbuf_table_t *t, const otlp_resource_
         *out = *e; /* a copy: a later cache_put may reuse the slot */
         return 0;
     }
+    /* the same resource in an earlier request (the same pods send all the time): its
+     * entries are in the table already */
+    uint64_t h = 0;
+    const colbuf_memo_t *mo = res->raw.len ? colbuf_memo_get(t, res->raw, schema_url, &h) : NULL;
+    if (mo) {
+        e = cache_put(f, t, res);
+        e->r[0] = mo->r;
+        e->s[0] = mo->s[0];
+        e->s[1] = mo->s[1];
+        *out = *e;
+        return 0;
+    }
     colbuf_range_t r;
-    slice_t svc, url;
+    slice_t s[2];
     int rc = put_attrs_entries(f, t, attrs_col, &res->attrs, &r);
     if (!rc) {
         slice_t sn = service_name(res);
-        rc = colbuf_strdup(t, sn.p, sn.len, &svc);
+        rc = colbuf_strdup(t, sn.p, sn.len, &s[0]);
     }
     if (!rc)
-        rc = colbuf_strdup(t, schema_url.p, schema_url.len, &url);
+        rc = colbuf_strdup(t, schema_url.p, schema_url.len, &s[1]);
     if (rc)
         return rc;
+    if (res->raw.len)
+        colbuf_memo_put(t, h, res->raw, schema_url, r, s);
     e = cache_put(f, t, res);
     e->r[0] = r;
-    e->s[0] = svc;
-    e->s[1] = url;
+    e->s[0] = s[0];
+    e->s[1] = s[1];
     *out = *e;
     return 0;
 }

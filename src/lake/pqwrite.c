@@ -1565,6 +1565,10 @@ static inline int value_take(pqw_t *w, const struct leaf *L, const uint32_t *gid
 /* Rows are visited in sort order, i.e. at random places of the column arrays: loads are
  * prefetched this many rows ahead. */
 #define PQW_AHEAD 16
+/* Maps of PQW_SEEN_MIN entries or more that page_levels remembers (direct-mapped by
+ * offset): where on the page their levels and indices went. */
+#define PQW_SEEN 16
+#define PQW_SEEN_MIN 4
 
 /* Levels and value indexes for rows perm[r..rend) of a nested leaf into w->rep/def/vidx
  * (and w->idx while the chunk is dictionary-encoded), stopping at page limits (after at
@@ -1582,6 +1586,16 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
     size_t vbytes = L->kind == CB_STR ? 0 : (phys_type(L->kind) == PT_BYTE_ARRAY ? 36 : 8);
     const colbuf_str_t *sv = L->kind == CB_STR ? L->col->v : NULL;
     size_t budget = page_budget(w, dict && ch->dict_tried);
+    /* A map stored once and shared by reference (a resource's attributes, flatten.c)
+     * recurs in many rows: while the chunk is dictionary-encoded, its levels, indices and
+     * size are copied from its last occurrence on this page instead of being taken value
+     * by value. */
+    struct {
+        colbuf_range_t r;
+        uint32_t nl, nv;
+        size_t bytes;
+    } seen[PQW_SEEN];
+    memset(seen, 0, sizeof(seen));
     int rc;
     for (; r < rend; r++) {
         if (nl && (nl >= PQW_PAGE_LEVELS || bytes >= budget))
@@ -1612,12 +1626,33 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
             continue;
         }
         if (L->shape == SHAPE_ONE) {
+            if (gids && tr.len >= PQW_SEEN_MIN) {
+                unsigned k = (tr.off ^ tr.off >> 7) & (PQW_SEEN - 1);
+                if (seen[k].r.off == tr.off && seen[k].r.len == tr.len) {
+                    memcpy(&w->rep[nl], &w->rep[seen[k].nl], tr.len * sizeof(*w->rep));
+                    memcpy(&w->def[nl], &w->def[seen[k].nl], tr.len * sizeof(*w->def));
+                    memcpy(&w->idx[nv], &w->idx[seen[k].nv], tr.len * sizeof(*w->idx));
+                    memcpy(&w->vidx[nv], &w->vidx[seen[k].nv], tr.len * sizeof(*w->vidx));
+                    nl += tr.len;
+                    nv += tr.len;
+                    bytes += seen[k].bytes;
+                    continue;
+                }
+                seen[k].r = tr;
+                seen[k].nl = (uint32_t)nl;
+                seen[k].nv = (uint32_t)nv;
+                seen[k].bytes = bytes; /* made the difference below */
+            }
             for (uint32_t j = 0; j < tr.len; j++) {
                 uint32_t vi = tr.off + j;
                 w->rep[nl] = j ? 1 : 0;
                 w->def[nl++] = 1;
                 if ((rc = value_take(w, L, gids, ge, sv, vbytes, str, vi, &nv, &bytes)))
                     return rc;
+            }
+            if (gids && tr.len >= PQW_SEEN_MIN) {
+                unsigned k = (tr.off ^ tr.off >> 7) & (PQW_SEEN - 1);
+                seen[k].bytes = bytes - seen[k].bytes;
             }
             continue;
         }

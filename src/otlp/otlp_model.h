@@ -111,6 +111,11 @@ typedef struct {
 typedef struct {
     otlp_attrs_t attrs;
     uint32_t dropped_attributes_count;
+    /* The Resource message's own bytes when it was decoded from protobuf, else empty.
+     * Decoding is a function of the bytes, so equal bytes mean an equal resource: the
+     * lake stores a resource it has seen before by reference (flatten.c). Code that
+     * changes attrs after decoding must clear it. */
+    slice_t raw;
 } otlp_resource_t;
 
 /* common.v1.InstrumentationScope */

@@ -451,6 +451,7 @@ static int dec_resource(dctx_t *d, slice_t s, otlp_resource_t *res, const char *
     int rc;
     cnt_t c = {1, CNT_MSG, 0};
     memset(res, 0, sizeof(*res));
+    res->raw = s;
     if (d->a && ((rc = count_fields(d, s, &c, 1, E_RES)) < 0 ||
                  (rc = attrs_alloc(d, &res->attrs, c.n)) < 0))
         return rc;

@@ -207,6 +207,48 @@ static void test_bytes_eq(void **state)
     colbuf_table_destroy(t);
 }
 
+/* The memo finds an entry only by both keys' exact bytes, and forgets everything on
+ * reset and on rollback (its entries may point at undone rows). */
+static void test_memo(void **state)
+{
+    (void)state;
+    colbuf_table_t *t = colbuf_table_create(LAKE_TRACES, 0);
+    assert_non_null(t);
+    char k1[700], k2[700];
+    for (size_t i = 0; i < sizeof(k1); i++)
+        k1[i] = k2[i] = (char)('a' + i % 23);
+    k2[350] ^= 1; /* differs in the middle only */
+    slice_t a = slice_make(k1, sizeof(k1)), b = slice_make(k2, sizeof(k2));
+    slice_t url = SLICE_LIT("https://opentelemetry.io/schemas/1.24.0"), none = {0};
+    slice_t s[2] = {SLICE_LIT("svc"), SLICE_LIT("u")};
+    uint64_t h;
+    assert_null(colbuf_memo_get(t, a, url, &h));
+    colbuf_memo_put(t, h, a, url, (colbuf_range_t){7, 18}, s);
+    const colbuf_memo_t *e = colbuf_memo_get(t, a, url, &h);
+    assert_non_null(e);
+    assert_int_equal(e->r.off, 7);
+    assert_int_equal(e->r.len, 18);
+    assert_ptr_equal(e->s[0].p, s[0].p);
+    assert_ptr_not_equal(e->key.p, k1); /* the key was copied */
+    k1[0] = 'z'; /* ... so the caller's bytes may change */
+    assert_null(colbuf_memo_get(t, a, url, &h));
+    k1[0] = 'a';
+    assert_non_null(colbuf_memo_get(t, a, url, &h));
+    assert_null(colbuf_memo_get(t, b, url, &h));
+    assert_null(colbuf_memo_get(t, a, none, &h));
+    assert_null(colbuf_memo_get(t, slice_make(k1, 699), url, &h));
+    colbuf_table_reset(t);
+    assert_null(colbuf_memo_get(t, a, url, &h));
+    colbuf_mark_t m;
+    colbuf_mark(t, &m);
+    assert_null(colbuf_memo_get(t, b, none, &h));
+    colbuf_memo_put(t, h, b, none, (colbuf_range_t){0, 3}, s);
+    assert_non_null(colbuf_memo_get(t, b, none, &h));
+    colbuf_rollback(t, &m);
+    assert_null(colbuf_memo_get(t, b, none, &h));
+    colbuf_table_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_reset_reuses_memory),
         cmocka_unit_test(test_reset_respects_cap),
         cmocka_unit_test(test_bytes_eq),
+        cmocka_unit_test(test_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "lake/catalog.h"
 #include "lake/flatten.h"
 #include "lake/lake.h"
+#include "otlp/otlp_pb.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -1014,6 +1015,109 @@ static void test_bloom_rate(void **state)
     assert_int_equal(bloom_may_contain(old, sizeof(old), id), 0);
 }
 
+/* ---- resources seen before ------------------------------------------------------------------ */
+
+/* Traces of resources (service, host, pid) as a request decoded from protobuf, so that
+ * every resource carries its encoded bytes (otlp_resource_t.raw) as in the server. */
+static otlp_traces_t shared_req(arena_t *a, buf_t *pb, const char *const *svc,
+                                const char *const *host, size_t nres, size_t per, uint64_t seed)
+{
+    otlp_traces_t m = tl_traces(a, "x", nres * per, T0, 1000, seed);
+    otlp_span_t *sp = m.resource_spans[0].scope_spans[0].spans;
+    otlp_resource_spans_t *rs = arena_calloc(a, nres * sizeof(*rs));
+    otlp_scope_spans_t *ss = arena_calloc(a, nres * sizeof(*ss));
+    assert_non_null(rs);
+    assert_non_null(ss);
+    for (size_t r = 0; r < nres; r++) {
+        otlp_kv_t *kv = arena_calloc(a, 4 * sizeof(*kv));
+        assert_non_null(kv);
+        kv[0] = tl_kv_str("service.name", svc[r]);
+        kv[1] = tl_kv_str("host.name", host[r]);
+        kv[2] = tl_kv_int("process.pid", 42);
+        kv[3] = tl_kv_str("os.type", "linux"); /* 4 entries: the writer's shortcut for maps */
+        rs[r].resource.attrs = (otlp_attrs_t){kv, 4};
+        rs[r].scope_spans = &ss[r];
+        rs[r].n_scope_spans = 1;
+        ss[r] = m.resource_spans[0].scope_spans[0];
+        ss[r].spans = sp + r * per;
+        ss[r].n_spans = per;
+    }
+    m.resource_spans = rs;
+    m.n_resource_spans = nres;
+    buf_clear(pb);
+    assert_int_equal(otlp_pb_encode_traces(&m, pb), 0);
+    otlp_traces_t d;
+    assert_true(otlp_pb_decode_traces(slice_make(pb->data, pb->len), a, &d) >= 0);
+    assert_int_equal(d.n_resource_spans, nres);
+    assert_int_not_equal(d.resource_spans[0].resource.raw.len, 0);
+    return d;
+}
+
+/* A resource seen in an earlier request is stored by reference to its first copy
+ * (flatten.c's memo): every row still reads its own resource, including resources that
+ * differ in one value and one first met by a request that failed and was undone. */
+static void test_shared_resources(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    lake_t *l = open_lake(dir, NULL);
+    arena_t *a = arena_create(1 << 16, 0);
+    buf_t pb;
+    buf_init(&pb, 1 << 24);
+    static const char *const svc[] = {"svc-a", "svc-b", "svc-a", "svc-c"};
+    static const char *const host[] = {"node-1", "node-1", "node-2", "node-1"};
+    otlp_traces_t m1 = shared_req(a, &pb, svc, host, 2, 5, 1000);
+    assert_int_equal(lake_append_traces(l, tl_s("t"), &m1, 1), 0);
+    otlp_traces_t m2 = shared_req(a, &pb, svc, host, 3, 5, 2000); /* + svc-a on node-2 */
+    assert_int_equal(lake_append_traces(l, tl_s("t"), &m2, 2), 0);
+    /* svc-c first arrives in a request that fails at every allocation in turn (its
+     * 3000 rows grow the columns, after the resource is stored and remembered) */
+    otlp_traces_t m3 = shared_req(a, &pb, svc + 3, host + 3, 1, 3000, 10000);
+    long n = 0;
+    for (; n < 200; n++) {
+        orasi_alloc_fail_after(n);
+        int rc = lake_append_traces(l, tl_s("t"), &m3, 3);
+        orasi_alloc_fail_after(-1);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, ORASI_ENOMEM);
+    }
+    assert_true(n > 2 && n < 200);
+    otlp_traces_t m4 = shared_req(a, &pb, svc, host, 4, 5, 4000);
+    assert_int_equal(lake_append_traces(l, tl_s("t"), &m4, 4), 0);
+    assert_int_equal(lake_flush(l, 0), 0);
+
+    tl_duck_t d;
+    tl_duck_open(&d);
+    size_t nf;
+    char *fl = file_list(l, "t", LAKE_TRACES, &nf);
+    static const struct {
+        const char *svc, *host;
+        int rows;
+    } want[] = {{"svc-a", "node-1", 15}, {"svc-b", "node-1", 15}, {"svc-a", "node-2", 10},
+                {"svc-c", "node-1", 3005}};
+    char q[8192];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(q, sizeof(q),
+                 "SELECT count(*) FROM read_parquet(%s) WHERE ServiceName = '%s' AND "
+                 "ResourceAttributes::VARCHAR = '{service.name=%s, host.name=%s, "
+                 "process.pid=42, os.type=linux}'",
+                 fl, want[i].svc, want[i].svc, want[i].host);
+        if (tl_query_int(&d, q) != want[i].rows)
+            fail_msg("%s on %s: %lld rows, want %d", want[i].svc, want[i].host,
+                     (long long)tl_query_int(&d, q), want[i].rows);
+    }
+    snprintf(q, sizeof(q), "SELECT count(*) FROM read_parquet(%s)", fl);
+    assert_int_equal(tl_query_int(&d, q), 3045);
+    free(fl);
+    tl_duck_close(&d);
+    buf_free(&pb);
+    arena_destroy(a);
+    lake_close(l);
+    tl_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -1030,6 +1134,7 @@ int main(void)
         cmocka_unit_test_teardown(test_retention, teardown),
         cmocka_unit_test_teardown(test_any_text, teardown),
         cmocka_unit_test_teardown(test_bloom_rate, teardown),
+        cmocka_unit_test_teardown(test_shared_resources, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     metrics_shutdown();
