@@ -191,7 +191,7 @@ static void build_traces(void)
                              SLICE_LIT("https://opentelemetry.io/schemas/1.21.0")};
     t_ss2[0] = (otlp_scope_spans_t){.spans = t_spans2, .n_spans = 1};
     memset(t_rs, 0, sizeof(t_rs));
-    t_rs[0].resource = (otlp_resource_t){{every_kind, N(every_kind)}, 3};
+    t_rs[0].resource = (otlp_resource_t){{every_kind, N(every_kind)}, 3, {0}};
     t_rs[0].scope_spans = t_ss1;
     t_rs[0].n_scope_spans = 1;
     t_rs[0].schema_url = SLICE_LIT("https://example.com/schema");
@@ -303,7 +303,7 @@ static void build_metrics(void)
     m_metrics[5] = (otlp_metric_t){.name = SLICE_LIT("nodata"), .type = OTLP_METRIC_NONE};
     m_sm[0] = (otlp_scope_metrics_t){
         {SLICE_LIT("meter"), {0}, {NULL, 0}, 0}, m_metrics, 6, SLICE_LIT("s")};
-    m_rm[0] = (otlp_resource_metrics_t){{{every_kind, N(every_kind)}, 0}, m_sm, 1, {0}};
+    m_rm[0] = (otlp_resource_metrics_t){{{every_kind, N(every_kind)}, 0, {0}}, m_sm, 1, {0}};
     M.resource_metrics = m_rm;
     M.n_resource_metrics = 1;
     M.n_items = 7;
@@ -337,7 +337,7 @@ static void build_logs(void)
     set_sid(&r->span_id, 51);
     r->event_name = SLICE_LIT("app.failure");
     l_sl[0] = (otlp_scope_logs_t){{SLICE_LIT("logger"), {0}, {NULL, 0}, 0}, l_recs, 10, {0}};
-    l_rl[0] = (otlp_resource_logs_t){{{every_kind, 2}, 0}, l_sl, 1, SLICE_LIT("u")};
+    l_rl[0] = (otlp_resource_logs_t){{{every_kind, 2}, 0, {0}}, l_sl, 1, SLICE_LIT("u")};
     L.resource_logs = l_rl;
     L.n_resource_logs = 1;
     L.n_items = 10;
