@@ -467,16 +467,13 @@ static colbuf_table_t *get_table(flatten_t *f, int sig, int64_t ts, int *rc)
 
 /* ---- traces ------------------------------------------------------------------------------ */
 
-static int span_row(flatten_t *f, colbuf_table_t *t, const otlp_resource_spans_t *rs,
-                    const otlp_scope_spans_t *ss, const otlp_span_t *sp, int64_t ts)
+/* One span's row; re and se are its resource's and scope's fields in t (resource_cached,
+ * scope_cached). */
+static int span_row(flatten_t *f, colbuf_table_t *t, const struct flatten_cache *re,
+                    const struct flatten_cache *se, const otlp_span_t *sp, int64_t ts)
 {
     colbuf_col_t *c = t->cols;
-    struct flatten_cache res, scp, *re = &res, *se = &scp;
-    int rc = resource_cached(f, t, &rs->resource, rs->schema_url, &c[TR_RATTR], re);
-    if (!rc)
-        rc = scope_cached(f, t, &ss->scope, ss->schema_url, NULL, se);
-    if (rc)
-        return rc;
+    int rc;
     int64_t dur = (int64_t)(sp->end_time_unix_nano - sp->start_time_unix_nano);
 
     if ((rc = colbuf_put_i64(t, &c[TR_TS], ts)) ||
@@ -544,6 +541,16 @@ static int span_row(flatten_t *f, colbuf_table_t *t, const otlp_resource_spans_t
         (f)->rows_by_sig[(t)->schema->sig]++;                                               \
     } while (0)
 
+/* Look up or store a row's shared fields; on failure as ROW. */
+#define ROW_FIELDS(f, t, call)                                                              \
+    do {                                                                                    \
+        int rc_ = (call);                                                                   \
+        if (rc_) {                                                                          \
+            cache_drop((f), (t));                                                           \
+            return rc_;                                                                     \
+        }                                                                                   \
+    } while (0)
+
 static void begin(flatten_t *f)
 {
     f->ncache = 0;
@@ -559,6 +566,10 @@ int flatten_traces(flatten_t *f, const otlp_traces_t *m)
         const otlp_resource_spans_t *rs = &m->resource_spans[i];
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const otlp_scope_spans_t *ss = &rs->scope_spans[j];
+            /* the spans of a scope mostly share one table (hour): its resource and
+             * scope fields are looked up when the table changes, not for every span */
+            colbuf_table_t *last = NULL;
+            struct flatten_cache re, se;
             for (size_t k = 0; k < ss->n_spans; k++) {
                 const otlp_span_t *sp = &ss->spans[k];
                 int64_t ts = flatten_ts(sp->start_time_unix_nano);
@@ -566,7 +577,13 @@ int flatten_traces(flatten_t *f, const otlp_traces_t *m)
                 colbuf_table_t *t = get_table(f, LAKE_TRACES, ts, &rc);
                 if (!t)
                     return rc;
-                ROW(f, t, span_row(f, t, rs, ss, sp, ts));
+                if (t != last) {
+                    ROW_FIELDS(f, t, resource_cached(f, t, &rs->resource, rs->schema_url,
+                                                     &t->cols[TR_RATTR], &re));
+                    ROW_FIELDS(f, t, scope_cached(f, t, &ss->scope, ss->schema_url, NULL, &se));
+                    last = t;
+                }
+                ROW(f, t, span_row(f, t, &re, &se, sp, ts));
             }
         }
     }
