@@ -4,6 +4,10 @@
  * Why these choices:
  * - Level-triggered epoll with epoll_event.data.ptr = the watcher: no fd->watcher table,
  *   and level triggering lets a callback read only what it wants without starving.
+ * - loop_io_start(0) is lazy: the fd stays registered and the first event it gets while
+ *   paused drops the registration (EPOLL_CTL_DEL) without calling back. A request/response
+ *   peer sends nothing while its request is being answered, so a connection pausing and
+ *   resuming reads around each request makes no epoll_ctl calls instead of two.
  * - Events fetched in one epoll_wait batch are kept in the loop so loop_io_stop can blank
  *   the ones not yet dispatched; that is what makes "close another connection from a
  *   callback" safe without reference counting in the loop. Timers run after the batch
@@ -200,18 +204,17 @@ void loop_io_init(loop_io_t *io, int fd, loop_io_fn cb, void *data)
 {
     io->fd = fd;
     io->events = 0;
+    io->want = 0;
     io->cb = cb;
     io->data = data;
 }
 
 int loop_io_start(loop_t *l, loop_io_t *io, unsigned events)
 {
-    if (events == 0) {
-        loop_io_stop(l, io);
-        return 0;
-    }
-    if (events == io->events)
-        return 0;
+    events &= LOOP_READ | LOOP_WRITE;
+    io->want = events;
+    if (events == 0 || events == io->events)
+        return 0; /* 0: paused, the registration stays until an event comes (loop_run) */
     struct epoll_event ev = {0};
     if (events & LOOP_READ)
         ev.events |= EPOLLIN | EPOLLRDHUP;
@@ -219,14 +222,17 @@ int loop_io_start(loop_t *l, loop_io_t *io, unsigned events)
         ev.events |= EPOLLOUT;
     ev.data.ptr = io;
     int op = io->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (epoll_ctl(l->epfd, op, io->fd, &ev) < 0)
+    if (epoll_ctl(l->epfd, op, io->fd, &ev) < 0) {
+        io->want = io->events;
         return orasi_err_from_errno(errno);
-    io->events = events & (LOOP_READ | LOOP_WRITE);
+    }
+    io->events = events;
     return 0;
 }
 
 void loop_io_stop(loop_t *l, loop_io_t *io)
 {
+    io->want = 0;
     if (io->events) {
         epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
         io->events = 0;
@@ -404,6 +410,13 @@ int loop_run_once(loop_t *l, int timeout_ms)
         loop_io_t *io = ev->data.ptr;
         if (!io)
             continue;
+        if (!io->want) { /* paused (lazy stop): drop the registration now */
+            if (io->events) {
+                epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+                io->events = 0;
+            }
+            continue;
+        }
         unsigned e = 0;
         if (ev->events & (EPOLLIN | EPOLLRDHUP))
             e |= LOOP_READ;

@@ -38,7 +38,8 @@ typedef void (*loop_post_fn)(void *arg);
 /* Fields are private to loop.c except `data`, which is the caller's. */
 struct loop_io {
     int fd;
-    unsigned events; /* current interest (0 = not registered) */
+    unsigned events; /* interest registered with epoll (0 = not registered) */
+    unsigned want;   /* interest asked for: 0 while events != 0 is a lazy stop (loop.c) */
     loop_io_fn cb;
     void *data;
 };
@@ -74,9 +75,11 @@ uint64_t loop_now(const loop_t *loop);
 uint64_t loop_update_time(loop_t *loop);
 
 /* Watchers. loop_io_init only fills the struct. loop_io_start registers `fd` with the
- * given interest or changes it (no syscall when unchanged); events == 0 is loop_io_stop.
- * loop_io_stop unregisters (the fd stays open: closing it is the caller's job, after
- * stopping). */
+ * given interest or changes it (no syscall when unchanged). events == 0 pauses the
+ * watcher: its callback is not called until it is started again, but the registration
+ * is only dropped if an event arrives meanwhile, so pausing and resuming with the same
+ * interest (a connection waiting for its answer) costs no syscall. loop_io_stop
+ * unregisters at once; call it before closing the fd or freeing the watcher. */
 void loop_io_init(loop_io_t *io, int fd, loop_io_fn cb, void *data);
 int loop_io_start(loop_t *loop, loop_io_t *io, unsigned events);
 void loop_io_stop(loop_t *loop, loop_io_t *io);

@@ -207,6 +207,62 @@ static void test_io_watchers(void **state)
     close(sb[1]);
 }
 
+/* Pausing a watcher (interest 0) and resuming it: no callback while paused; the
+ * registration stays (no syscall) until an event comes, which drops it silently; the
+ * data that came meanwhile is read after resuming. */
+static int pause_reads;
+static void on_pause_io(loop_t *l, loop_io_t *io, unsigned ev)
+{
+    (void)l;
+    char buf[64];
+    if ((ev & LOOP_READ) && read(io->fd, buf, sizeof(buf)) > 0)
+        pause_reads++;
+}
+
+static void test_io_pause(void **state)
+{
+    (void)state;
+    int sp[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+    loop_t *l = loop_create();
+    loop_io_t io;
+    loop_io_init(&io, sp[0], on_pause_io, NULL);
+    pause_reads = 0;
+    assert_int_equal(loop_io_start(l, &io, LOOP_READ), 0);
+    assert_int_equal(write(sp[1], "1", 1), 1);
+    loop_run_once(l, 100);
+    assert_int_equal(pause_reads, 1);
+    /* paused with nothing arriving: still registered, resuming changes nothing */
+    assert_int_equal(loop_io_start(l, &io, 0), 0);
+    loop_run_once(l, 20);
+    assert_int_equal(io.events, LOOP_READ);
+    assert_int_equal(loop_io_start(l, &io, LOOP_READ), 0);
+    assert_int_equal(write(sp[1], "2", 1), 1);
+    loop_run_once(l, 100);
+    assert_int_equal(pause_reads, 2);
+    /* paused when data arrives: no callback, the registration goes */
+    assert_int_equal(loop_io_start(l, &io, 0), 0);
+    assert_int_equal(write(sp[1], "3", 1), 1);
+    loop_run_once(l, 100);
+    loop_run_once(l, 20);
+    assert_int_equal(pause_reads, 2);
+    assert_int_equal(io.events, 0);
+    /* resumed: the data that waited is read */
+    assert_int_equal(loop_io_start(l, &io, LOOP_READ), 0);
+    loop_run_once(l, 100);
+    assert_int_equal(pause_reads, 3);
+    /* paused, then stopped: nothing left registered */
+    assert_int_equal(loop_io_start(l, &io, 0), 0);
+    loop_io_stop(l, &io);
+    assert_int_equal(io.events, 0);
+    assert_int_equal(write(sp[1], "4", 1), 1);
+    loop_run_once(l, 20);
+    assert_int_equal(pause_reads, 3);
+    loop_destroy(l);
+    close(sp[0]);
+    close(sp[1]);
+}
+
 /* A timer that fires in the same iteration as an already fetched I/O event and stops
  * (and, in the server, frees) that watcher: the event must not be dispatched. This is
  * the HTTP header timeout closing a connection whose client wrote or hung up at the
@@ -390,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_timer_repeat_and_rearm),
         cmocka_unit_test(test_timer_heap_many),
         cmocka_unit_test(test_io_watchers),
+        cmocka_unit_test(test_io_pause),
         cmocka_unit_test(test_timer_stops_fetched_io),
         cmocka_unit_test(test_post_from_threads),
         cmocka_unit_test(test_stop_from_thread),
