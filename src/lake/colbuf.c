@@ -734,17 +734,26 @@ static uint64_t memo_hash(slice_t a, slice_t b)
     return x ? x : 1;
 }
 
+/* First slot of the 2-way set of a hash. */
+static size_t memo_set(uint64_t hash)
+{
+    return (size_t)(hash % (COLBUF_MEMO_SLOTS / 2)) * 2;
+}
+
 const colbuf_memo_t *colbuf_memo_get(const colbuf_table_t *t, slice_t key, slice_t key2,
                                      uint64_t *hash)
 {
     *hash = memo_hash(key, key2);
     if (!t->memo)
         return NULL;
-    const colbuf_memo_t *e = &t->memo[*hash % COLBUF_MEMO_SLOTS];
-    if (e->hash == *hash && e->key.len == key.len && e->key2.len == key2.len &&
-        memcmp(e->key.p, key.p, key.len) == 0 &&
-        (!key2.len || memcmp(e->key2.p, key2.p, key2.len) == 0))
-        return e;
+    const colbuf_memo_t *set = &t->memo[memo_set(*hash)];
+    for (int w = 0; w < 2; w++) {
+        const colbuf_memo_t *e = &set[w];
+        if (e->hash == *hash && e->key.len == key.len && e->key2.len == key2.len &&
+            memcmp(e->key.p, key.p, key.len) == 0 &&
+            (!key2.len || memcmp(e->key2.p, key2.p, key2.len) == 0))
+            return e;
+    }
     return NULL;
 }
 
@@ -753,7 +762,9 @@ void colbuf_memo_put(colbuf_table_t *t, uint64_t hash, slice_t key, slice_t key2
 {
     if (!t->memo && !(t->memo = orasi_calloc(COLBUF_MEMO_SLOTS, sizeof(*t->memo))))
         return;
-    colbuf_memo_t *e = &t->memo[hash % COLBUF_MEMO_SLOTS];
+    /* an empty way, else one picked by the hash: two hot keys of one set both stay */
+    colbuf_memo_t *set = &t->memo[memo_set(hash)];
+    colbuf_memo_t *e = !set[0].hash ? &set[0] : !set[1].hash ? &set[1] : &set[(hash >> 40) & 1];
     slice_t k, k2 = {0};
     e->hash = 0;
     if (colbuf_strdup(t, key.p, key.len, &k) ||

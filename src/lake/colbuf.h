@@ -131,7 +131,7 @@ struct colbuf_block;
  * attributes, service name and schema url), keyed by content bytes: key (a resource's
  * encoded bytes) and key2 (its schema url). Entries point at rows of their table, so
  * colbuf_table_reset and colbuf_rollback forget them all. */
-#define COLBUF_MEMO_SLOTS 256 /* direct-mapped by hash: a newer key replaces an older one */
+#define COLBUF_MEMO_SLOTS 1024 /* 2-way sets by hash (80 KB per table once used) */
 typedef struct colbuf_memo {
     uint64_t hash; /* 0: empty slot */
     slice_t key, key2; /* copies in the table's heap */

@@ -246,6 +246,19 @@ static void test_memo(void **state)
     assert_non_null(colbuf_memo_get(t, b, none, &h));
     colbuf_rollback(t, &m);
     assert_null(colbuf_memo_get(t, b, none, &h));
+    /* a gateway's few dozen pods all stay remembered (2-way sets) */
+    char keys[40][64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "service.name=svc-%d host.name=pod-%d-x7f", i / 2, i);
+        slice_t ki = slice_cstr(keys[i]);
+        assert_null(colbuf_memo_get(t, ki, url, &h));
+        colbuf_memo_put(t, h, ki, url, (colbuf_range_t){(uint32_t)i, 4}, s);
+    }
+    for (int i = 0; i < 40; i++) {
+        e = colbuf_memo_get(t, slice_cstr(keys[i]), url, &h);
+        assert_non_null(e);
+        assert_int_equal(e->r.off, i);
+    }
     colbuf_table_destroy(t);
 }
 
