@@ -527,28 +527,24 @@ static int span_row(flatten_t *f, colbuf_table_t *t, const struct flatten_cache 
     return colbuf_row_done(t, ts);
 }
 
-/* Run one row function. A failure leaves a partial row in the table: the caller undoes
- * the whole call with colbuf marks taken before it (lake.c does), so a record is either
- * entirely in the buffers or not at all. */
-#define ROW(f, t, call)                                                                     \
+/* Run a call that adds to a row (its shared fields, or the row itself). A failure leaves
+ * a partial row in the table: the caller undoes the whole call with colbuf marks taken
+ * before it (lake.c does), so a record is either entirely in the buffers or not at all. */
+#define ROW_PART(f, t, call)                                                                \
     do {                                                                                    \
         int rc_ = (call);                                                                   \
         if (rc_) {                                                                          \
             cache_drop((f), (t));                                                           \
             return rc_;                                                                     \
         }                                                                                   \
-        (f)->rows++;                                                                        \
-        (f)->rows_by_sig[(t)->schema->sig]++;                                               \
     } while (0)
 
-/* Look up or store a row's shared fields; on failure as ROW. */
-#define ROW_FIELDS(f, t, call)                                                              \
+/* Run one row function and count the row. */
+#define ROW(f, t, call)                                                                     \
     do {                                                                                    \
-        int rc_ = (call);                                                                   \
-        if (rc_) {                                                                          \
-            cache_drop((f), (t));                                                           \
-            return rc_;                                                                     \
-        }                                                                                   \
+        ROW_PART(f, t, call);                                                               \
+        (f)->rows++;                                                                        \
+        (f)->rows_by_sig[(t)->schema->sig]++;                                               \
     } while (0)
 
 static void begin(flatten_t *f)
@@ -578,9 +574,9 @@ int flatten_traces(flatten_t *f, const otlp_traces_t *m)
                 if (!t)
                     return rc;
                 if (t != last) {
-                    ROW_FIELDS(f, t, resource_cached(f, t, &rs->resource, rs->schema_url,
+                    ROW_PART(f, t, resource_cached(f, t, &rs->resource, rs->schema_url,
                                                      &t->cols[TR_RATTR], &re));
-                    ROW_FIELDS(f, t, scope_cached(f, t, &ss->scope, ss->schema_url, NULL, &se));
+                    ROW_PART(f, t, scope_cached(f, t, &ss->scope, ss->schema_url, NULL, &se));
                     last = t;
                 }
                 ROW(f, t, span_row(f, t, &re, &se, sp, ts));
