@@ -6,7 +6,8 @@
  * minimum over rounds of each stage's CPU time per span: a shared VM only ever adds time,
  * so the minimum is the steadiest figure for comparing two builds (bench/lake_ab.sh
  * measures the whole server instead, with its noise). The decode figure reads every
- * request from memory, not cache, so it is higher than in the server.
+ * request from memory, not cache, so it is higher than in the server. The lake lives in
+ * a fresh directory under $TMPDIR (default /tmp), removed at the end.
  *
  *   build/lake_stages [ROUNDS=9] [REQUESTS=2000] [BATCH=100]
  */
@@ -18,16 +19,25 @@
 #include "loadgen/lggen.h"
 #include "otlp/otlp_pb.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double cpu_s(clockid_t id)
 {
     struct timespec t;
     clock_gettime(id, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)st;
+    (void)f;
+    return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 static int arg(int argc, char **argv, int i, int def, int max)
@@ -47,9 +57,12 @@ int main(int argc, char **argv)
     arena_t **a = calloc((size_t)nreq, sizeof(*a));
     otlp_traces_t *m = calloc((size_t)nreq, sizeof(*m));
     lake_t *l = NULL;
-    char dir[] = "/tmp/lake_stages.XXXXXX", err[256] = "";
+    char dir[4096], err[256] = "";
     int have_dir = 0;
-    if (!g || !body || !a || !m)
+    const char *tmp = getenv("TMPDIR");
+    /* mkdtemp's template: it replaces the six X with a unique name */
+    int dn = snprintf(dir, sizeof(dir), "%s/lake_stages.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!g || !body || !a || !m || dn < 0 || (size_t)dn >= sizeof(dir))
         goto out;
     for (int i = 0; i < nreq; i++) {
         buf_init(&body[i], LGGEN_MAX_BODY);
@@ -104,12 +117,8 @@ out:
     if (rc)
         fprintf(stderr, "lake_stages failed\n");
     lake_close(l);
-    if (have_dir) {
-        char cmd[64];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
+    if (have_dir && nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
     for (int i = 0; a && body && i < nreq; i++) {
         arena_destroy(a[i]);
         buf_free(&body[i]);
