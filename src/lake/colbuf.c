@@ -438,6 +438,13 @@ static void col_reset(colbuf_col_t *c)
     col_reset(c->child2);
 }
 
+/* Forget every memo entry (they point at rows that are going away). */
+static void memo_clear(colbuf_table_t *t)
+{
+    if (t->memo)
+        memset(t->memo, 0, COLBUF_MEMO_SLOTS * sizeof(*t->memo));
+}
+
 void colbuf_table_reset(colbuf_table_t *t)
 {
     for (size_t i = 0; i < t->schema->ncols; i++)
@@ -461,8 +468,7 @@ void colbuf_table_reset(colbuf_table_t *t)
     t->array_bytes = 0;
     t->min_ts = INT64_MAX;
     t->max_ts = INT64_MIN;
-    if (t->memo)
-        memset(t->memo, 0, COLBUF_MEMO_SLOTS * sizeof(*t->memo));
+    memo_clear(t);
 }
 
 static size_t col_capacity(const colbuf_col_t *c)
@@ -815,8 +821,7 @@ void colbuf_mark(const colbuf_table_t *t, colbuf_mark_t *m)
 /* Heap bytes of the undone row are not reclaimed (they are freed with the table). */
 void colbuf_rollback(colbuf_table_t *t, const colbuf_mark_t *m)
 {
-    if (t->memo) /* entries made since the mark may point at the undone rows */
-        memset(t->memo, 0, COLBUF_MEMO_SLOTS * sizeof(*t->memo));
+    memo_clear(t); /* entries made since the mark may point at the undone rows */
     size_t i = 0;
     for (size_t k = 0; k < t->schema->ncols; k++)
         rollback_col(&t->cols[k], m->n, &i);

@@ -1590,7 +1590,7 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
      * recurs in many rows: while the chunk is dictionary-encoded, its levels, indices and
      * size are copied from its last occurrence on this page instead of being taken value
      * by value. */
-    struct {
+    struct seen_map {
         colbuf_range_t r;
         uint32_t nl, nv;
         size_t bytes;
@@ -1626,22 +1626,23 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
             continue;
         }
         if (L->shape == SHAPE_ONE) {
+            struct seen_map *sk = NULL; /* this map's slot when it is remembered */
             if (gids && tr.len >= PQW_SEEN_MIN) {
-                unsigned k = (tr.off ^ tr.off >> 7) & (PQW_SEEN - 1);
-                if (seen[k].r.off == tr.off && seen[k].r.len == tr.len) {
-                    memcpy(&w->rep[nl], &w->rep[seen[k].nl], tr.len * sizeof(*w->rep));
-                    memcpy(&w->def[nl], &w->def[seen[k].nl], tr.len * sizeof(*w->def));
-                    memcpy(&w->idx[nv], &w->idx[seen[k].nv], tr.len * sizeof(*w->idx));
-                    memcpy(&w->vidx[nv], &w->vidx[seen[k].nv], tr.len * sizeof(*w->vidx));
+                sk = &seen[(tr.off ^ tr.off >> 7) & (PQW_SEEN - 1)];
+                if (sk->r.off == tr.off && sk->r.len == tr.len) {
+                    memcpy(&w->rep[nl], &w->rep[sk->nl], tr.len * sizeof(*w->rep));
+                    memcpy(&w->def[nl], &w->def[sk->nl], tr.len * sizeof(*w->def));
+                    memcpy(&w->idx[nv], &w->idx[sk->nv], tr.len * sizeof(*w->idx));
+                    memcpy(&w->vidx[nv], &w->vidx[sk->nv], tr.len * sizeof(*w->vidx));
                     nl += tr.len;
                     nv += tr.len;
-                    bytes += seen[k].bytes;
+                    bytes += sk->bytes;
                     continue;
                 }
-                seen[k].r = tr;
-                seen[k].nl = (uint32_t)nl;
-                seen[k].nv = (uint32_t)nv;
-                seen[k].bytes = bytes; /* made the difference below */
+                sk->r = tr;
+                sk->nl = (uint32_t)nl;
+                sk->nv = (uint32_t)nv;
+                sk->bytes = bytes; /* made the difference below */
             }
             for (uint32_t j = 0; j < tr.len; j++) {
                 uint32_t vi = tr.off + j;
@@ -1650,10 +1651,8 @@ static int page_levels(pqw_t *w, struct chunk *ch, const uint32_t *perm, size_t 
                 if ((rc = value_take(w, L, gids, ge, sv, vbytes, str, vi, &nv, &bytes)))
                     return rc;
             }
-            if (gids && tr.len >= PQW_SEEN_MIN) {
-                unsigned k = (tr.off ^ tr.off >> 7) & (PQW_SEEN - 1);
-                seen[k].bytes = bytes - seen[k].bytes;
-            }
+            if (sk)
+                sk->bytes = bytes - sk->bytes;
             continue;
         }
         for (uint32_t e = 0; e < tr.len; e++) {

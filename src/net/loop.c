@@ -209,6 +209,15 @@ void loop_io_init(loop_io_t *io, int fd, loop_io_fn cb, void *data)
     io->data = data;
 }
 
+/* Drop io's epoll registration, if it has one. */
+static void io_unregister(loop_t *l, loop_io_t *io)
+{
+    if (io->events) {
+        epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+        io->events = 0;
+    }
+}
+
 int loop_io_start(loop_t *l, loop_io_t *io, unsigned events)
 {
     events &= LOOP_READ | LOOP_WRITE;
@@ -233,10 +242,7 @@ int loop_io_start(loop_t *l, loop_io_t *io, unsigned events)
 void loop_io_stop(loop_t *l, loop_io_t *io)
 {
     io->want = 0;
-    if (io->events) {
-        epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
-        io->events = 0;
-    }
+    io_unregister(l, io);
     /* blank events of this batch not yet dispatched */
     for (int i = l->cur; i < l->nevents; i++)
         if (l->events[i].data.ptr == io)
@@ -411,10 +417,7 @@ int loop_run_once(loop_t *l, int timeout_ms)
         if (!io)
             continue;
         if (!io->want) { /* paused (lazy stop): drop the registration now */
-            if (io->events) {
-                epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
-                io->events = 0;
-            }
+            io_unregister(l, io);
             continue;
         }
         unsigned e = 0;
