@@ -18,8 +18,27 @@ setup:
 setup-test:
 	@scripts/setup --test
 
+# The release build is optimised with a profile of a training run (PGO=1, GCC; see
+# docs/internals/build.md): an instrumented build in $(BUILD)-pgo-gen runs tools/pgo_train
+# (~10 s, no network) whenever that build changed, then $(BUILD) is compiled with the
+# profile. PGO=0 skips both passes (a plain -O2 + LTO build).
+PGO ?= 1
+PGO_DIR = $(abspath $(BUILD))-pgo-gen/profile
+
 build: setup
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+ifeq ($(PGO),1)
+	@cmake -S . -B $(BUILD)-pgo-gen -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DORASI_PGO=generate -DORASI_PGO_DIR=$(PGO_DIR) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD)-pgo-gen -j $(JOBS) --target pgo_train
+	@if [ ! -e $(PGO_DIR)/.done ] || [ $(BUILD)-pgo-gen/pgo_train -nt $(PGO_DIR)/.done ]; then \
+	  echo "PGO training run ($(BUILD)-pgo-gen/pgo_train)"; rm -rf $(PGO_DIR) && \
+	  $(BUILD)-pgo-gen/pgo_train && mkdir -p $(PGO_DIR) && touch $(PGO_DIR)/.done; fi
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DORASI_PGO=use -DORASI_PGO_DIR=$(PGO_DIR) $(CMAKE_FLAGS) >/dev/null
+else
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORASI_PGO= \
+	  $(CMAKE_FLAGS) >/dev/null
+endif
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
@@ -54,4 +73,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(BUILD)-pgo-gen $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -179,7 +179,7 @@ static void test_bytes_eq(void **state)
     (void)state;
     uint8_t a[48], b[48];
     for (size_t n = 0; n <= sizeof(a); n++) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < sizeof(a); i++) /* (only the first n bytes are compared) */
             a[i] = b[i] = (uint8_t)(i * 37 + n);
         assert_true(colbuf_bytes_eq(a, b, n));
         for (size_t k = 0; k < n; k++) {
@@ -193,7 +193,7 @@ static void test_bytes_eq(void **state)
     colbuf_col_t *c = col(t, "SpanName");
     char s1[64], s2[64];
     for (size_t n = 1; n <= COLBUF_INTERN_MAX_LEN; n++) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < sizeof(s1); i++) /* (only the first n bytes are put) */
             s1[i] = s2[i] = (char)('a' + (i + n) % 26);
         s2[n - 1] = '#';
         size_t at0 = c->n;
