@@ -142,7 +142,7 @@ def render(jsonl, out):
     w("")
     w("| | |")
     w("|---|---|")
-    for k, label in (("date", "date (UTC)"), ("commit", "git commit"), ("cpu", "CPU model"),
+    for k, label in (("date", "date (UTC)"), ("commit", "git commit"), ("build", "build"), ("cpu", "CPU model"),
                      ("nproc", "cores (nproc)"), ("mem", "memory"), ("kernel", "kernel (uname -r)"),
                      ("pinning", "pinning"), ("load_start", "load average at start"),
                      ("method", "method")):
