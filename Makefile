@@ -20,8 +20,8 @@ setup-test:
 
 # The release build is optimised with a profile of a training run (PGO=1, GCC; see
 # docs/internals/build.md): an instrumented build in $(BUILD)-pgo-gen runs tools/pgo_train
-# (~10 s, no network) whenever that build changed, then $(BUILD) is compiled with the
-# profile. PGO=0 skips both passes (a plain -O2 + LTO build).
+# (~15 s, no network) whenever that build changed, then $(BUILD) is compiled with the
+# profile. PGO=0 skips both passes (an -O3 + LTO build without a profile).
 PGO ?= 1
 PGO_DIR = $(abspath $(BUILD))-pgo-gen/profile
 

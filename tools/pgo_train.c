@@ -14,7 +14,7 @@
  * so the profile is not a recording of the benchmark. Code it never reaches (HTTP, gRPC,
  * SQL, forwarding) is compiled as without a profile (-fprofile-partial-training).
  *
- *   pgo_train [SCALE=1]     (SCALE multiplies the number of requests; ~10 s at 1)
+ *   pgo_train [SCALE=1]     (SCALE multiplies the number of requests; ~15 s at 1 instrumented)
  *
  * Work happens in a fresh directory under $TMPDIR (default /tmp), removed at the end.
  * Exit status 0 on success; any failure is reported and is 1 (the build then stops: a
