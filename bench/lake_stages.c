@@ -15,11 +15,11 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/tmpdir.h"
 #include "lake/lake.h"
 #include "loadgen/lggen.h"
 #include "otlp/otlp_pb.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +31,6 @@ static double cpu_s(clockid_t id)
     struct timespec t;
     clock_gettime(id, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 static int arg(int argc, char **argv, int i, int def, int max)
@@ -59,10 +52,7 @@ int main(int argc, char **argv)
     lake_t *l = NULL;
     char dir[4096], err[256] = "";
     int have_dir = 0;
-    const char *tmp = getenv("TMPDIR");
-    /* mkdtemp's template: it replaces the six X with a unique name */
-    int dn = snprintf(dir, sizeof(dir), "%s/lake_stages.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!g || !body || !a || !m || dn < 0 || (size_t)dn >= sizeof(dir))
+    if (!g || !body || !a || !m)
         goto out;
     for (int i = 0; i < nreq; i++) {
         buf_init(&body[i], LGGEN_MAX_BODY);
@@ -70,7 +60,7 @@ int main(int argc, char **argv)
             lggen_next(g, OTLP_TRACES, (size_t)batch, clock_wall_ns(), &body[i], NULL) < 0)
             goto out;
     }
-    if (!mkdtemp(dir))
+    if (tmpdir_make("lake_stages", dir, sizeof(dir)))
         goto out;
     have_dir = 1;
     struct lake_options o;
@@ -117,7 +107,7 @@ out:
     if (rc)
         fprintf(stderr, "lake_stages failed\n");
     lake_close(l);
-    if (have_dir && nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    if (have_dir && tmpdir_remove(dir))
         fprintf(stderr, "could not remove %s\n", dir);
     for (int i = 0; a && body && i < nreq; i++) {
         arena_destroy(a[i]);

@@ -24,26 +24,19 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/tmpdir.h"
 #include "lake/lake.h"
 #include "loadgen/lggen.h"
 #include "otlp/otlp_json.h"
 #include "otlp/otlp_pb.h"
 #include "wal/wal.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define TRAIN_SEED 20261122 /* not bench/run's loadgen seeds (1, 7) */
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    return type == FTW_DP ? rmdir(path) : unlink(path);
-}
 
 /* One request: decode it as `enc`, append it to the lake for `tenant`. */
 static int one(lake_t *l, arena_t *a, enum otlp_signal sig, enum lggen_encoding enc,
@@ -116,7 +109,6 @@ int main(int argc, char **argv)
     static const enum otlp_signal sigs[] = {OTLP_TRACES, OTLP_LOGS, OTLP_METRICS};
     static const size_t batches[] = {50, 200, 512, 2048};
     char dir[4096], sub[4200], err[256] = "";
-    const char *tmp = getenv("TMPDIR");
     lake_t *l = NULL;
     wal_t *w = NULL;
     arena_t *a = arena_create(1 << 20, 0);
@@ -126,9 +118,7 @@ int main(int argc, char **argv)
                        lggen_create(TRAIN_SEED, 1, LGGEN_JSON)};
     int rc = 1, have_dir = 0;
     uint64_t seq = 0, walrecs = 0;
-    /* mkdtemp's template: it replaces the six X with a unique name */
-    int dn = snprintf(dir, sizeof(dir), "%s/orasi-pgo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!a || !gen[0] || !gen[1] || dn < 0 || (size_t)dn >= sizeof(dir) || !mkdtemp(dir)) {
+    if (!a || !gen[0] || !gen[1] || tmpdir_make("orasi-pgo", dir, sizeof(dir))) {
         fprintf(stderr, "pgo_train: setup failed\n");
         goto out;
     }
@@ -192,7 +182,7 @@ int main(int argc, char **argv)
 out:
     wal_close(w);
     lake_close(l);
-    if (have_dir && nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    if (have_dir && tmpdir_remove(dir)) {
         fprintf(stderr, "pgo_train: could not remove %s\n", dir);
         rc = 1;
     }
